@@ -1,0 +1,282 @@
+"""The command line (typer). The only module that prints or exits."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from feeds import __version__
+from feeds.errors import ConfigError, FeedsError, LockTimeout
+
+EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_LOCKED, EXIT_IO = 0, 1, 2, 3, 4
+
+HELP = """Publish Atom and RSS feeds from folders of Jekyll-style Markdown posts.
+
+One feed for the whole site, one per category, one per tag; each in Atom
+1.0 and RSS 2.0. Files are written atomically and only when their bytes
+change, so a build in which nothing changed touches nothing.
+"""
+
+BUILD_HELP = """Read the posts under SOURCES and write the feeds under --out.
+
+SOURCES are directories (searched recursively for *.md and *.markdown) or
+files; default posts/, or _posts/ at the root of a Jekyll site. When two
+files give the same permalink, the one from the earlier source wins.
+
+Settings come from defaults < the Jekyll _config.yml of the site < feeds.toml
+(current directory, beside the first source, or --config) < flags.
+
+\b
+Examples:
+  feeds build                                  # posts/ -> public/
+  feeds build _posts old_post --limit 0        # a Jekyll site, every post
+  feeds build posts --site-url https://example.org --out site/feeds
+  feeds build --formats atom --quiet           # for cron: silent unless a post is bad
+
+\b
+Exit codes: 0 all good; 1 feeds written but some posts were skipped (or
+--strict found problems and nothing was written); 2 usage or configuration
+error, nothing written; 4 an output file could not be written.
+"""
+
+CHECK_HELP = """Read the posts as `feeds build` would and report every problem; write nothing.
+
+\b
+Prints one line per problem, `path[:line]: severity: message`, then a count.
+Exit codes: 0 no errors (warnings allowed); 1 some posts have errors; 2 usage error.
+
+\b
+Examples:
+  feeds check _posts old_post
+  feeds check --format json | jq '.problems[] | select(.severity == "error")'
+"""
+
+app = typer.Typer(help=HELP, add_completion=False, no_args_is_help=True, rich_markup_mode=None)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"feeds {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        Optional[bool],
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    ] = None,
+) -> None:
+    """Publish Atom and RSS feeds from folders of Jekyll-style Markdown posts."""
+
+
+# Options shared by build and check ------------------------------------------------
+
+SourcesArg = Annotated[Optional[list[Path]], typer.Argument(help="Post directories or files.", show_default=False)]
+SiteUrlOpt = Annotated[Optional[str], typer.Option("--site-url", help="Absolute site URL (with any base path).")]
+TimezoneOpt = Annotated[
+    Optional[str], typer.Option("--timezone", help="Zone for dates without an offset: Asia/Shanghai, +0800. Default UTC.")
+]
+SummaryOpt = Annotated[
+    Optional[int], typer.Option("--summary-length", help="Cut summaries at N characters (0 = never). Default 200.")
+]
+PermalinkOpt = Annotated[
+    Optional[str],
+    typer.Option("--permalink", help="Jekyll permalink style or pattern. Default: date (/:categories/:year/:month/:day/:title:output_ext)."),
+]
+FutureOpt = Annotated[Optional[bool], typer.Option("--future/--no-future", help="Include posts dated after now.")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="A feeds.toml to use instead of ./feeds.toml.")]
+EncodingOpt = Annotated[Optional[str], typer.Option("--encoding", help="Encoding of post files. Default utf-8.")]
+MaxSizeOpt = Annotated[
+    Optional[int], typer.Option("--max-post-size", help="Skip post files over N bytes. Default 10 MB.")
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Also report excluded, duplicate and non-post files.")]
+
+
+@app.command(help=BUILD_HELP)
+def build(
+    sources: SourcesArg = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output directory. Default public/.")] = None,
+    site_url: SiteUrlOpt = None,
+    title: Annotated[Optional[str], typer.Option("--title", help="Site title (feed titles).")] = None,
+    author: Annotated[Optional[str], typer.Option("--author", help="Feed author name.")] = None,
+    lang: Annotated[Optional[str], typer.Option("--lang", help="Feed language, e.g. zh-CN.")] = None,
+    timezone_: Annotated[
+        Optional[str], typer.Option("--timezone", help="Zone for dates without an offset: Asia/Shanghai, +0800. Default UTC.")
+    ] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Entries per feed (0 = all). Default 20.")] = None,
+    formats: Annotated[Optional[str], typer.Option("--formats", help="Comma-separated: atom,rss. Default both.")] = None,
+    link: Annotated[
+        Optional[str], typer.Option("--link", help="Entry link: 'source' (the post's source link, else the post) or 'post'.")
+    ] = None,
+    summary_length: SummaryOpt = None,
+    permalink: PermalinkOpt = None,
+    future: FutureOpt = None,
+    config: ConfigOpt = None,
+    encoding: EncodingOpt = None,
+    max_post_size: MaxSizeOpt = None,
+    strict: Annotated[
+        Optional[bool], typer.Option("--strict/--no-strict", help="Any problem (even a warning) stops the build before writing.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems.")] = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    flags = dict(
+        sources=sources, out=out, site_url=site_url, title=title, author=author, lang=lang,
+        timezone=timezone_, limit=limit, formats=formats, link=link, summary_length=summary_length,
+        permalink=permalink, future=future, config=config, encoding=encoding,
+        max_post_size=max_post_size, strict=strict,
+    )
+    settings = _settings(flags)
+    from feeds.build import build as run_build
+
+    started = time.perf_counter()
+    now = datetime.now(timezone.utc)
+    try:
+        with _progress(enabled=not quiet) as progress:
+            report = run_build(settings, now, progress)
+    except FeedsError as exc:
+        _fail(str(exc), EXIT_IO)
+    except OSError as exc:
+        _fail(f"cannot write {exc.filename or settings.out}: {exc.strerror or exc}", EXIT_IO)
+    _print_problems(report.scan.problems, verbose)
+    seconds = time.perf_counter() - started
+    if report.aborted:
+        count = sum(1 for p in report.scan.problems if p.severity.value != "info")
+        typer.echo(f"feeds: --strict: {count} problem(s); nothing written", err=True)
+        raise typer.Exit(EXIT_SKIPPED)
+    if not quiet:
+        scan = report.scan
+        typer.echo(
+            f"feeds: {len(scan.posts)} posts read, {scan.skipped} skipped; "
+            f"{len(report.written)} feed files written, {len(report.unchanged)} unchanged "
+            f"in {settings.out} ({seconds:.2f} s)"
+        )
+    raise typer.Exit(EXIT_SKIPPED if report.scan.skipped else EXIT_OK)
+
+
+@app.command(help=CHECK_HELP)
+def check(
+    sources: SourcesArg = None,
+    site_url: SiteUrlOpt = None,
+    timezone_: TimezoneOpt = None,
+    summary_length: SummaryOpt = None,
+    permalink: PermalinkOpt = None,
+    future: FutureOpt = None,
+    config: ConfigOpt = None,
+    encoding: EncodingOpt = None,
+    max_post_size: MaxSizeOpt = None,
+    output_format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    verbose: VerboseOpt = False,
+) -> None:
+    if output_format not in ("text", "json"):
+        _fail(f"--format must be text or json, not {output_format!r}", EXIT_USAGE)
+    flags = dict(
+        sources=sources, site_url=site_url or "http://localhost", timezone=timezone_,
+        summary_length=summary_length, permalink=permalink, future=future, config=config,
+        encoding=encoding, max_post_size=max_post_size,
+    )
+    if site_url is None:
+        flags.pop("site_url")  # let config files supply it; fall back below
+    try:
+        settings = _settings(flags, exit_on_error=False)
+    except ConfigError as exc:
+        if "no site URL" not in exc.message:
+            _fail(str(exc), EXIT_USAGE)
+        settings = _settings({**flags, "site_url": "http://localhost"})
+    from feeds.build import scan
+
+    found = scan(settings, datetime.now(timezone.utc))
+    shown = [p for p in found.problems if verbose or p.severity.value != "info"]
+    errors = sum(1 for p in shown if p.severity.value == "error")
+    warnings = sum(1 for p in shown if p.severity.value == "warning")
+    if output_format == "json":
+        typer.echo(
+            json.dumps(
+                {
+                    "files": found.files,
+                    "posts": len(found.posts),
+                    "errors": errors,
+                    "warnings": warnings,
+                    "problems": [
+                        {"path": p.path, "line": p.line, "severity": p.severity.value, "message": p.message}
+                        for p in shown
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        for problem in shown:
+            typer.echo(str(problem))
+        typer.echo(f"{found.files} files, {len(found.posts)} posts: {errors} error(s), {warnings} warning(s)")
+    raise typer.Exit(EXIT_SKIPPED if errors else EXIT_OK)
+
+
+# helpers ---------------------------------------------------------------------------
+
+
+def _settings(flags: dict, exit_on_error: bool = True):
+    from feeds.config import load
+
+    try:
+        return load(flags, Path.cwd())
+    except ConfigError as exc:
+        if not exit_on_error:
+            raise
+        _fail(str(exc), EXIT_USAGE)
+
+
+def _fail(message: str, code: int):
+    typer.echo(f"feeds: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _print_problems(problems, verbose: bool) -> None:
+    for problem in problems:
+        if verbose or problem.severity.value != "info":
+            typer.echo(str(problem), err=True)
+
+
+class _progress:
+    """A transient progress bar on a terminal (stderr); nothing otherwise."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty()
+        self._bar = None
+        self._tasks: dict[str, int] = {}
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            transient=True, console=None,
+        )
+        self._bar.start()
+        return self.update
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        assert self._bar is not None
+        if stage not in self._tasks:
+            label = {"read": "reading posts", "write": "writing feeds"}.get(stage, stage)
+            self._tasks[stage] = self._bar.add_task(label, total=total)
+        if done == total or done % 50 == 0:
+            self._bar.update(self._tasks[stage], completed=done)
+
+    def __exit__(self, *exc_info) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def main() -> None:
+    app(prog_name="feeds")

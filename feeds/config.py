@@ -1,0 +1,254 @@
+"""Settings: defaults < a Jekyll _config.yml < feeds.toml < command-line flags.
+
+Pure apart from reading the two config files; returns a frozen Settings.
+"""
+
+from __future__ import annotations
+
+import codecs
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from feeds.dates import DateError, parse_timezone
+from feeds.errors import ConfigError
+from feeds.render import FILE_NAMES
+from feeds.text import one_line
+from feeds.urls import PERMALINK_STYLES, absolute_url
+
+CONFIG_NAME = "feeds.toml"
+JEKYLL_CONFIG = "_config.yml"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    sources: tuple[Path, ...]
+    out: Path
+    site_url: str  # absolute, percent-encoded, baseurl included, no trailing slash
+    title: str
+    author: str
+    author_email: str | None
+    lang: str
+    description: str
+    timezone: str
+    limit: int = 20
+    formats: tuple[str, ...] = ("atom", "rss")
+    link: str = "source"
+    summary_length: int = 200
+    permalink: str = "date"
+    future: bool = False
+    category_url: str | None = None
+    tag_url: str | None = None
+    encoding: str = "utf-8"
+    max_post_size: int = 10 * 1024 * 1024
+    strict: bool = False
+    config_file: Path | None = None
+    jekyll_config: Path | None = None
+
+
+# Keys a feeds.toml may set (the flag names, with "_" for "-").
+TOML_KEYS = {
+    "sources", "out", "site_url", "title", "author", "author_email", "lang", "description",
+    "timezone", "limit", "formats", "link", "summary_length", "permalink", "future",
+    "category_url", "tag_url", "encoding", "max_post_size", "strict",
+}
+_PATH_KEYS = {"out"}
+
+
+def default_sources(cwd: Path) -> tuple[Path, ...]:
+    """posts/, or _posts/ when run at the root of a Jekyll site."""
+    if (cwd / JEKYLL_CONFIG).is_file() and (cwd / "_posts").is_dir() and not (cwd / "posts").is_dir():
+        return (Path("_posts"),)
+    return (Path("posts"),)
+
+
+def find_site_root(source: Path) -> Path | None:
+    """The nearest directory holding a Jekyll _config.yml: the source itself or up to two parents."""
+    start = source if source.is_dir() else source.parent
+    candidate = start.resolve()
+    for _ in range(3):
+        if (candidate / JEKYLL_CONFIG).is_file():
+            return candidate
+        if candidate.parent == candidate:
+            break
+        candidate = candidate.parent
+    return None
+
+
+def load(flags: dict[str, Any], cwd: Path) -> Settings:
+    """Merge defaults, the Jekyll config, feeds.toml and the flags given (None = not given)."""
+    given = {k: v for k, v in flags.items() if v is not None and v != ()}
+    sources = tuple(Path(s) for s in given.get("sources", ())) or None
+
+    config_file = _find_config(given.get("config"), cwd, sources or default_sources(cwd))
+    toml = _read_toml(config_file) if config_file else {}
+    if sources is None and "sources" in toml:
+        sources = tuple(_relative_to(config_file, Path(s)) for s in _as_list(toml.pop("sources"), "sources"))
+    else:
+        toml.pop("sources", None)
+    sources = sources or default_sources(cwd)
+    for source in sources:
+        if not source.exists():
+            raise ConfigError(f"no such file or directory: {source}")
+
+    root = find_site_root(sources[0])
+    jekyll_file = root / JEKYLL_CONFIG if root else None
+    jekyll = _read_jekyll(jekyll_file) if jekyll_file else {}
+
+    merged: dict[str, Any] = {"out": Path("public")}
+    merged.update(jekyll)
+    for key, value in toml.items():
+        merged[key] = _relative_to(config_file, Path(value)) if key in _PATH_KEYS else value
+    for key, value in given.items():
+        if key not in ("sources", "config"):
+            merged[key] = value
+    return _validate(merged, sources, config_file, jekyll_file)
+
+
+def _find_config(explicit: str | Path | None, cwd: Path, sources: tuple[Path, ...]) -> Path | None:
+    if explicit is not None:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"no such config file: {path}")
+        return path
+    if (cwd / CONFIG_NAME).is_file():
+        return cwd / CONFIG_NAME
+    first = sources[0]
+    beside = (first if first.is_dir() else first.parent) / CONFIG_NAME
+    return beside if beside.is_file() else None
+
+
+def _relative_to(config_file: Path | None, path: Path) -> Path:
+    if path.is_absolute() or config_file is None:
+        return path
+    base = config_file.parent
+    return path if base == Path(".") else base / path
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", path) from exc
+    unknown = sorted(set(data) - TOML_KEYS)
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(unknown)}", path)
+    return data
+
+
+def _read_jekyll(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
+        raise ConfigError(f"cannot read the Jekyll config: {exc}", path) from exc
+    if not isinstance(data, dict):
+        return {}
+    found: dict[str, Any] = {}
+    url = data.get("url")
+    if isinstance(url, str) and url.strip():
+        base = data.get("baseurl")
+        base = base.strip().strip("/") if isinstance(base, str) else ""
+        found["site_url"] = url.strip().rstrip("/") + (f"/{base}" if base else "")
+    author = data.get("author")
+    if isinstance(author, dict):
+        if author.get("name"):
+            found["author"] = str(author["name"])
+        if author.get("email"):
+            found["author_email"] = str(author["email"])
+    elif author:
+        found["author"] = str(author)
+    for key in ("title", "lang", "timezone", "description"):
+        if data.get(key) not in (None, ""):
+            found[key] = str(data[key])
+    return found
+
+
+def _as_list(value: Any, key: str) -> list[str]:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    raise ConfigError(f"{key} must be a list of strings or a comma-separated string")
+
+
+def _validate(m: dict[str, Any], sources, config_file, jekyll_file) -> Settings:
+    site = m.get("site_url")
+    if not site:
+        raise ConfigError(
+            "no site URL: pass --site-url, or set site_url in feeds.toml (or url in the Jekyll _config.yml)"
+        )
+    site_url = absolute_url(str(site))
+    if site_url is None:
+        raise ConfigError(f"site URL {site!r} is not an absolute http(s) URL")
+    site_url = site_url.rstrip("/")
+    try:
+        parse_timezone(str(m.get("timezone") or "UTC"))
+    except DateError as exc:
+        raise ConfigError(str(exc)) from exc
+    formats = tuple(dict.fromkeys(f.lower() for f in _as_list(m.get("formats", "atom,rss"), "formats")))
+    if not formats or set(formats) - set(FILE_NAMES):
+        raise ConfigError(f"formats must be a list of {', '.join(FILE_NAMES)}; got {m.get('formats')!r}")
+    link = str(m.get("link", "source"))
+    if link not in ("source", "post"):
+        raise ConfigError(f"link must be 'source' or 'post', not {link!r}")
+    ints = {}
+    for key, default in (("limit", 20), ("summary_length", 200), ("max_post_size", 10 * 1024 * 1024)):
+        value = m.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{key} must be a whole number >= 0, not {value!r}")
+        ints[key] = value
+    encoding = str(m.get("encoding", "utf-8"))
+    try:
+        codecs.lookup(encoding)
+    except LookupError as exc:
+        raise ConfigError(f"unknown encoding {encoding!r}") from exc
+    permalink = str(m.get("permalink", "date"))
+    if permalink not in PERMALINK_STYLES and not permalink.startswith("/"):
+        raise ConfigError(
+            f"permalink must be a style ({', '.join(PERMALINK_STYLES)}) or a pattern starting with '/'"
+        )
+    for key in ("category_url", "tag_url"):
+        pattern = m.get(key)
+        if pattern is not None:
+            try:
+                str(pattern).format(slug="x", name="x", site="x")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ConfigError(f"{key}: use only {{slug}}, {{name}} and {{site}} in the pattern") from exc
+    title = one_line(str(m.get("title") or "")) or site_url.split("//", 1)[1]
+    for key in ("future", "strict"):
+        if not isinstance(m.get(key, False), bool):
+            raise ConfigError(f"{key} must be true or false")
+    return Settings(
+        sources=tuple(sources),
+        out=Path(m["out"]),
+        site_url=site_url,
+        title=title,
+        author=one_line(str(m.get("author") or "")) or title,
+        author_email=one_line(str(m["author_email"])) if m.get("author_email") else None,
+        lang=one_line(str(m.get("lang") or "en")),
+        description=one_line(str(m.get("description") or "")) or title,
+        timezone=str(m.get("timezone") or "UTC"),
+        limit=ints["limit"],
+        formats=formats,
+        link=link,
+        summary_length=ints["summary_length"],
+        permalink=permalink,
+        future=bool(m.get("future", False)),
+        category_url=str(m["category_url"]) if m.get("category_url") else None,
+        tag_url=str(m["tag_url"]) if m.get("tag_url") else None,
+        encoding=encoding,
+        max_post_size=ints["max_post_size"],
+        strict=bool(m.get("strict", False)),
+        config_file=config_file,
+        jekyll_config=jekyll_file,
+    )
+
+
+def setting_names() -> list[str]:
+    return [f.name for f in fields(Settings)]

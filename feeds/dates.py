@@ -1,0 +1,121 @@
+"""Pure date helpers: Jekyll-style front-matter dates to aware datetimes."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil import parser as dateutil_parser
+
+# The common forms, parsed without dateutil: "2022-06-01 16:03:57 +0800",
+# "2022-06-01T16:03:57+08:00", "2022-06-01 16:03", "2022-06-01", "...Z".
+_FAST = re.compile(
+    r"(\d{4})-(\d{1,2})-(\d{1,2})"
+    r"(?:(?:[Tt]|\s+)(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"\s*(?:([Zz])|(?:UTC|GMT)?([+-])(\d{2})(?::?(\d{2}))?)?"
+)
+_HAS_YEAR = re.compile(r"\d{4}")
+_NO_DATE = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z|UTC|GMT)?", re.I)
+
+
+class DateError(ValueError):
+    """A date value that cannot be read; the message says why."""
+
+
+def parse_timezone(value: str) -> tzinfo:
+    """An IANA zone name ("Asia/Shanghai"), "UTC", or a fixed offset ("+0800", "+08:00")."""
+    text = value.strip()
+    match = re.fullmatch(r"(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?", text)
+    if match:
+        sign, hours, minutes = match.groups()
+        delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
+        if delta >= timedelta(hours=24):
+            raise DateError(f"time zone offset out of range: {value!r}")
+        return timezone(-delta if sign == "-" else delta)
+    if text.upper() in ("UTC", "Z", "GMT"):
+        return timezone.utc
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise DateError(f"unknown time zone {value!r}") from exc
+
+
+def fixed(dt: datetime) -> datetime:
+    """The same instant with a fixed-offset tzinfo (cheap to compare, pickle, print)."""
+    offset = dt.utcoffset()
+    if offset is None:
+        raise DateError("naive datetime")
+    return dt.replace(tzinfo=timezone(offset), fold=0)
+
+
+def localize(naive: datetime, zone: tzinfo) -> datetime:
+    """Give a naive wall-clock time the site's zone."""
+    try:
+        return fixed(naive.replace(tzinfo=zone))
+    except OverflowError as exc:
+        raise DateError(f"date out of range: {naive.isoformat()}") from exc
+
+
+def to_datetime(value: object, zone: tzinfo) -> datetime | None:
+    """A front-matter date value to an aware datetime in its own offset.
+
+    Returns None for an empty value (null, "", a bare offset such as "+0800");
+    raises DateError for a value that is not a date.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return localize(value, zone) if value.tzinfo is None else fixed(value)
+    if isinstance(value, date):
+        return localize(datetime.combine(value, time()), zone)
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise DateError(f"date is a {type(value).__name__}, not a date: {value!r}")
+    text = value.strip()
+    if _NO_DATE.fullmatch(text):
+        return None  # "" or "date:  +0800": the scraper wrote an offset and no date
+    if not _HAS_YEAR.search(text):
+        raise DateError(f"cannot read date {value!r}")
+    match = _FAST.fullmatch(text)
+    try:
+        if match:
+            return _from_match(match, zone)
+        parsed = dateutil_parser.parse(text, default=datetime(1, 1, 1))
+    except (ValueError, OverflowError) as exc:
+        raise DateError(f"cannot read date {value!r}: {exc}") from exc
+    except dateutil_parser.ParserError as exc:  # pragma: no cover - a ValueError subclass
+        raise DateError(f"cannot read date {value!r}") from exc
+    if parsed.tzinfo is None:
+        return localize(parsed, zone)
+    return fixed(parsed)
+
+
+def _from_match(match: re.Match[str], zone: tzinfo) -> datetime:
+    year, month, day, hour, minute, second, frac, zulu, sign, off_h, off_m = match.groups()
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    naive = datetime(
+        int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro
+    )
+    if zulu:
+        return naive.replace(tzinfo=timezone.utc)
+    if sign:
+        delta = timedelta(hours=int(off_h), minutes=int(off_m or 0))
+        if delta >= timedelta(hours=24):
+            raise ValueError("offset out of range")
+        aware = naive.replace(tzinfo=timezone(-delta if sign == "-" else delta))
+        aware.astimezone(timezone.utc)  # raises OverflowError at the edges of time
+        return aware
+    return localize(naive, zone)
+
+
+def filename_date(name: str) -> tuple[date | None, str]:
+    """Split a Jekyll post file stem into its date (if any) and slug."""
+    match = re.match(r"(\d{4})-(\d{1,2})-(\d{1,2})-(.*)\Z", name, re.S)
+    if match:
+        try:
+            day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        except ValueError:
+            day = None
+        if day is not None:
+            return day, match.group(4)
+    return None, name

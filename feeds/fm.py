@@ -1,0 +1,141 @@
+"""Front matter: find it, parse it as YAML, and recover what a person would when YAML fails.
+
+Pure functions on text; no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import yaml
+from frontmatter import YAMLHandler
+
+_YAML = YAMLHandler()
+_FENCE = re.compile(r"-{3,}[ \t]*")
+_CLOSE = re.compile(r"(?:-{3,}|\.{3})[ \t]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A post file cut into its parts. Line numbers are 1-based in the file."""
+
+    front: str | None  # None: the file has no front matter
+    body: str
+    front_line: int = 1  # line of the first front-matter line (after the opening ---)
+    open_line: int = 1  # line of the opening ---
+    unclosed: bool = False
+
+
+def split(text: str) -> Split:
+    """Cut a post's text (newlines already "\\n") into front matter and body."""
+    lines = text.split("\n")
+    start = 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1  # blank lines before the opening --- (seen in the real corpus)
+    if start >= len(lines) or not _FENCE.fullmatch(lines[start]):
+        return Split(front=None, body=text)
+    for end in range(start + 1, len(lines)):
+        if _CLOSE.fullmatch(lines[end]):
+            return Split(
+                front="\n".join(lines[start + 1 : end]),
+                body="\n".join(lines[end + 1 :]),
+                front_line=start + 2,
+                open_line=start + 1,
+            )
+    return Split(front=None, body="", open_line=start + 1, unclosed=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    meta: dict | None  # None: nothing usable
+    notes: tuple[tuple[int | None, str], ...] = field(default=())  # (file line, message)
+    recovered: bool = False  # True when YAML failed and the lines were read one by one
+
+
+def parse(front: str, first_line: int) -> Parsed:
+    """Parse front matter as YAML, falling back to flat ``key: value`` lines."""
+    try:
+        meta = _YAML.load(front) if front.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = first_line + mark.line if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        recovered, notes = parse_flat(front, first_line)
+        if not recovered:
+            return Parsed(None, ((line, f"front matter is not valid YAML ({problem})"),))
+        return Parsed(
+            recovered,
+            ((line, f"front matter is not valid YAML ({problem}); read it line by line"), *notes),
+            recovered=True,
+        )
+    except RecursionError:
+        return Parsed(None, ((first_line, "front matter is nested too deeply"),))
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        return Parsed(None, ((first_line, f"front matter is a {_kind(meta)}, not a set of keys"),))
+    return Parsed({str(k): v for k, v in meta.items()})
+
+
+def _kind(value: object) -> str:
+    return {list: "list", str: "string"}.get(type(value), type(value).__name__)
+
+
+_KEY_VALUE = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*:(?:[ \t]+(.*?))?[ \t]*")
+_LIST_ITEM = re.compile(r"[ \t]*-[ \t]+(.*?)[ \t]*")
+
+
+def parse_flat(front: str, first_line: int) -> tuple[dict, tuple[tuple[int | None, str], ...]]:
+    """Read broken YAML as a person would: one ``key: value`` per line.
+
+    Double-quoted values keep any unescaped inner quotes
+    (``title: "央行"降准"释放流动性"`` gives ``央行"降准"释放流动性``);
+    ``[a, b]`` and ``- item`` lines give lists. Lines that are none of these
+    are noted and skipped.
+    """
+    meta: dict[str, object] = {}
+    notes: list[tuple[int | None, str]] = []
+    last_key: str | None = None
+    for offset, raw in enumerate(front.split("\n")):
+        line_no = first_line + offset
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        item = _LIST_ITEM.fullmatch(raw)
+        if item and last_key is not None and (meta.get(last_key) is None or isinstance(meta[last_key], list)):
+            values = meta.get(last_key) or []
+            assert isinstance(values, list)
+            values.append(_scalar(item.group(1)))
+            meta[last_key] = values
+            continue
+        match = _KEY_VALUE.fullmatch(raw)
+        if not match:
+            notes.append((line_no, f"cannot read front-matter line {raw.strip()[:60]!r}; ignored"))
+            continue
+        key, value = match.group(1), match.group(2) or ""
+        last_key = key
+        if value.startswith("[") and value.endswith("]"):
+            meta[key] = [_scalar(part) for part in _split_flow(value[1:-1])]
+        else:
+            meta[key] = _scalar(value)
+    return meta, tuple(notes)
+
+
+def _split_flow(inner: str) -> list[str]:
+    return [part.strip() for part in inner.split(",") if part.strip()]
+
+
+def _scalar(value: str) -> object:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        inner = value[1:-1]
+        return re.sub(r'\\(["\\/])', r"\1", inner)  # \" \\ \/ ; anything else stays as written
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1].replace("''", "'")
+    if value in ("", "~", "null", "Null", "NULL"):
+        return None
+    if value in ("true", "True", "TRUE", "yes", "Yes", "on"):
+        return True
+    if value in ("false", "False", "FALSE", "no", "No", "off"):
+        return False
+    return value

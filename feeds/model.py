@@ -1,0 +1,81 @@
+"""Frozen value types passed between the stages. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"  # the post was skipped
+    WARNING = "warning"  # the post was kept, but something was guessed or dropped
+    INFO = "info"  # not a problem with the file's content (excluded, duplicate, not a post)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong with one input file, as a value (never raised)."""
+
+    path: str
+    message: str
+    severity: Severity = Severity.ERROR
+    line: int | None = None
+
+    @property
+    def location(self) -> str:
+        return self.path if self.line is None else f"{self.path}:{self.line}"
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.severity.value}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One post, reduced to what a feed needs. The body is not kept."""
+
+    path: str  # the file it came from, as shown to the user
+    title: str
+    date: datetime  # timezone-aware, in the post's own offset
+    updated: datetime  # timezone-aware; equals date unless front matter says otherwise
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    summary: str  # plain text
+    link: str | None  # the source link: absolute, percent-encoded
+    url: str  # the post's own URL on the site: absolute, percent-encoded
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    """What reading one file gives: a post (or None) and any problems met."""
+
+    path: str
+    post: Post | None
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """One feed to write: which posts, under which directory of the output."""
+
+    kind: str  # "all", "category" or "tag"
+    name: str  # display name ("" for the all-posts feed)
+    slug: str  # path segment ("" for the all-posts feed)
+    directory: str  # relative POSIX directory under the output ("" = top level)
+    entries: tuple[Post, ...]  # newest first, already limited
+    updated: datetime | None  # the newest entry's update time; None for an empty feed
+
+
+@dataclass(frozen=True, slots=True)
+class SiteInfo:
+    """Site-wide facts every rendered feed carries."""
+
+    url: str  # absolute, percent-encoded, no trailing slash
+    title: str
+    author: str
+    author_email: str | None
+    lang: str
+    description: str
+    category_url: str | None  # pattern with {slug}/{name}; None = the site URL
+    tag_url: str | None
+    link: str  # "source" or "post": what an entry's link points to

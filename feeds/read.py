@@ -1,0 +1,329 @@
+"""Stage 1: files to posts. Never raises for a bad post: it returns Problems."""
+
+from __future__ import annotations
+
+import os
+import stat
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, tzinfo
+from pathlib import Path
+
+from feeds import fm
+from feeds.dates import DateError, filename_date, localize, to_datetime
+from feeds.model import Post, Problem, ReadResult, Severity
+from feeds.text import one_line, plain_text, truncate, xml_safe
+from feeds.urls import absolute_url, expand_permalink, join
+
+POST_SUFFIXES = (".md", ".markdown")
+SUMMARY_KEYS = ("summary", "description", "excerpt")
+LINK_KEYS = ("source", "source_url", "link", "canonical_url")
+UPDATED_KEYS = ("last_modified_at", "updated")
+_AUTOLINK_LINE = re.compile(r"<(https?://[^<>\s]+)>")
+_LINK_ONLY = re.compile(r"<[^<>\s]*>")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    site_url: str  # absolute, encoded, with the baseurl, no trailing slash
+    timezone: tzinfo
+    permalink: str = "date"
+    summary_length: int = 200
+    encoding: str = "utf-8"
+    max_size: int = 10 * 1024 * 1024
+
+
+# --- finding files --------------------------------------------------------------
+
+
+def discover(sources: tuple[Path, ...]) -> list[tuple[str, Path]]:
+    """Every post file under the sources, in a deterministic order.
+
+    Sources keep the order given; inside a directory files are ordered by
+    their relative path. Hidden files and directories are skipped; symlinked
+    directories are not followed. Returns (display path, path) pairs.
+    """
+    found: list[tuple[str, Path]] = []
+    for source in sources:
+        if not source.is_dir():
+            found.append((str(source), source))
+            continue
+        inside: list[str] = []
+        for root, dirs, files in os.walk(source):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            rel_root = os.path.relpath(root, source)
+            for name in files:
+                if name.startswith(".") or not name.lower().endswith(POST_SUFFIXES):
+                    continue
+                inside.append(name if rel_root == "." else os.path.join(rel_root, name))
+        for rel in sorted(inside):
+            found.append((os.path.join(str(source), rel), source / rel))
+    return found
+
+
+# --- reading one file ----------------------------------------------------------
+
+
+def read_file(display: str, path: Path, options: ReadOptions) -> ReadResult:
+    """Read one post file. Problems (I/O, encoding, content) come back as values."""
+    data, problem = _read_bytes(display, path, options.max_size)
+    if problem is not None:
+        return ReadResult(display, None, (problem,))
+    assert data is not None
+    if b"\x00" in data[:8192] and not options.encoding.lower().startswith("utf-16"):
+        return ReadResult(display, None, (Problem(display, "binary file (contains NUL bytes), not a post"),))
+    try:
+        text = data.decode(options.encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return ReadResult(
+            display,
+            None,
+            (Problem(display, f"not valid {options.encoding} at byte {exc.start} ({exc.reason}); use --encoding", line=line),),
+        )
+    except LookupError:  # pragma: no cover - the CLI checks the encoding name first
+        return ReadResult(display, None, (Problem(display, f"unknown encoding {options.encoding!r}"),))
+    return parse_post(text, display, Path(path).name, options)
+
+
+def _read_bytes(display: str, path: Path, max_size: int) -> tuple[bytes | None, Problem | None]:
+    """Read a file whole, making sure it did not change while we read it."""
+    for _attempt in range(3):
+        try:
+            with open(path, "rb") as handle:
+                before = os.fstat(handle.fileno())
+                if not _is_regular(before.st_mode):
+                    return None, Problem(display, "not a regular file")
+                if before.st_size > max_size:
+                    return None, Problem(
+                        display, f"file is {before.st_size} bytes, over --max-post-size {max_size}"
+                    )
+                data = handle.read(max_size + 1)
+                after = os.fstat(handle.fileno())
+        except FileNotFoundError:
+            return None, Problem(display, "file vanished while being read")
+        except IsADirectoryError:
+            return None, Problem(display, "is a directory, not a post file")
+        except OSError as exc:
+            return None, Problem(display, f"cannot read: {exc.strerror or exc}")
+        if len(data) > max_size:
+            return None, Problem(display, f"file grew over --max-post-size {max_size} while being read")
+        unchanged = (
+            before.st_size == after.st_size == len(data)
+            and before.st_mtime_ns == after.st_mtime_ns
+        )
+        if unchanged:
+            return data, None
+    return None, Problem(display, "file kept changing while being read; try again later")
+
+
+def _is_regular(mode: int) -> bool:
+    return stat.S_ISREG(mode)
+
+
+# --- parsing (pure) --------------------------------------------------------------
+
+
+def parse_post(text: str, display: str, filename: str, options: ReadOptions) -> ReadResult:
+    """Turn a post's text into a Post, or say why not. Pure: no I/O, no clock."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        return ReadResult(display, None, (Problem(display, "empty file"),))
+    parts = fm.split(text)
+    if parts.unclosed:
+        return ReadResult(
+            display,
+            None,
+            (Problem(display, "front matter has no closing '---' (truncated file?)", line=parts.open_line),),
+        )
+    if parts.front is None:
+        return ReadResult(
+            display, None, (Problem(display, "no front matter: not a post", Severity.INFO, line=1),)
+        )
+    parsed = fm.parse(parts.front, parts.front_line)
+    severity = Severity.WARNING if parsed.meta is not None else Severity.ERROR
+    problems = [Problem(display, msg, severity, line=line) for line, msg in parsed.notes]
+    if parsed.meta is None:
+        return ReadResult(display, None, tuple(problems))
+    post = _make_post(parsed.meta, parts.body, display, filename, options, problems)
+    return ReadResult(display, post, tuple(problems))
+
+
+def _make_post(
+    meta: dict,
+    body: str,
+    display: str,
+    filename: str,
+    options: ReadOptions,
+    problems: list[Problem],
+) -> Post | None:
+    def warn(message: str) -> None:
+        problems.append(Problem(display, message, Severity.WARNING))
+
+    def fail(message: str) -> None:
+        problems.append(Problem(display, message, Severity.ERROR))
+
+    published = meta.get("published", True)
+    if published is False or (isinstance(published, str) and published.strip().lower() == "false"):
+        problems.append(Problem(display, "published: false; excluded", Severity.INFO))
+        return None
+
+    stem = filename.rsplit(".", 1)[0] if "." in filename else filename
+    file_day, slug = filename_date(stem)
+    slug = xml_safe(slug).strip("-") or xml_safe(stem)
+
+    post_date = _post_date(meta.get("date"), file_day, options.timezone, warn, fail)
+    if post_date is None:
+        return None
+    updated = post_date
+    for key in UPDATED_KEYS:
+        if meta.get(key) is not None:
+            try:
+                value = to_datetime(meta[key], options.timezone)
+            except DateError as exc:
+                warn(f"{key}: {exc}; ignored")
+                continue
+            if value is not None and value >= post_date:
+                updated = value
+            break
+
+    title = _text_value(meta.get("title"), "title", warn) or slug
+    categories = _names(meta, "category", "categories", warn)
+    tags = _names(meta, "tag", "tags", warn)
+
+    permalink_template = meta.get("permalink")
+    if not isinstance(permalink_template, str) or not permalink_template.strip():
+        if permalink_template is not None:
+            warn("permalink is not text; using the site's pattern")
+        permalink_template = options.permalink
+    permalink = expand_permalink(
+        xml_safe(permalink_template.strip()), date=post_date, slug=slug, categories=categories
+    )
+    url = join(options.site_url, permalink)
+
+    return Post(
+        path=display,
+        title=title,
+        date=post_date,
+        updated=updated,
+        categories=categories,
+        tags=tags,
+        summary=truncate(_summary(meta, body, warn), options.summary_length),
+        link=_source_link(meta, body, warn),
+        url=url,
+    )
+
+
+def _post_date(value, file_day: date | None, zone: tzinfo, warn, fail) -> datetime | None:
+    fallback = None
+    if file_day is not None:
+        fallback = localize(datetime.combine(file_day, time()), zone)
+    try:
+        parsed = to_datetime(value, zone)
+    except DateError as exc:
+        if fallback is None:
+            fail(f"date: {exc}, and the file name has no date; skipped")
+            return None
+        warn(f"date: {exc}; using the file name's date {file_day.isoformat()}")
+        return fallback
+    if parsed is not None:
+        return parsed
+    if fallback is None:
+        fail("no date: neither front matter 'date' nor a YYYY-MM-DD- file name; skipped")
+    return fallback
+
+
+def _text_value(value: object, key: str, warn) -> str:
+    """A scalar front-matter value as one line of text ("" for none)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return one_line(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, date)):
+        return one_line(str(value))
+    warn(f"{key} is a {type(value).__name__}, not text; ignored")
+    return ""
+
+
+def _names(meta: dict, singular: str, plural: str, warn) -> tuple[str, ...]:
+    """Jekyll's categories/tags: the singular key wins and is one name; the
+    plural key, as a string, is split on whitespace; lists are taken as is."""
+    raw: list[object]
+    if meta.get(singular) is not None:
+        raw = meta[singular] if isinstance(meta[singular], list) else [meta[singular]]
+        key = singular
+    else:
+        value = meta.get(plural)
+        key = plural
+        if value is None:
+            raw = []
+        elif isinstance(value, str):
+            raw = value.split()
+        elif isinstance(value, list):
+            raw = value
+        else:
+            raw = [value]
+    names: dict[str, None] = {}
+    for item in raw:
+        if isinstance(item, list):
+            warn(f"{key}: a nested list {item!r:.60}; flattened")
+            for sub in item:
+                text = _text_value(sub, key, warn)
+                if text:
+                    names.setdefault(text, None)
+            continue
+        text = _text_value(item, key, warn)
+        if text:
+            names.setdefault(text, None)
+    return tuple(names)
+
+
+def _summary(meta: dict, body: str, warn) -> str:
+    for key in SUMMARY_KEYS:
+        value = meta.get(key)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            text = plain_text(value)
+            if text:
+                return text
+        else:
+            warn(f"{key} is a {type(value).__name__}, not text; ignored")
+    blocks = [block for block in re.split(r"\n[ \t]*\n", body) if block.strip()]
+    if not blocks:
+        return ""
+    first = blocks[0].strip().split("\n")
+    if first[0].lstrip().startswith(">"):
+        quoted = [line.lstrip()[1:] for line in first if line.lstrip().startswith(">")]
+        text = plain_text("\n".join(quoted))
+        if text:
+            return text
+    for block in blocks:
+        if _LINK_ONLY.fullmatch(block.strip()):
+            continue
+        text = plain_text(block)
+        if text:
+            return text
+    return ""
+
+
+def _source_link(meta: dict, body: str, warn) -> str | None:
+    for key in LINK_KEYS:
+        value = meta.get(key)
+        if value is None or value == "":
+            continue
+        url = absolute_url(value) if isinstance(value, str) else None
+        if url is not None:
+            return url
+        warn(f"{key}: {str(value)[:80]!r} is not an absolute http(s) URL; ignored")
+    for line in reversed(body.split("\n")):
+        match = _AUTOLINK_LINE.fullmatch(line.strip())
+        if match:
+            url = absolute_url(match.group(1))
+            if url is not None:
+                return url
+    return None

@@ -1,0 +1,23 @@
+"""Stage 3: feed specs to bytes, one module per format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from feeds.model import FeedSpec, SiteInfo
+
+Renderer = Callable[[FeedSpec, SiteInfo], bytes]
+
+# format name -> file name; the renderer is imported only when a feed is rendered
+FILE_NAMES: dict[str, str] = {"atom": "atom.xml", "rss": "rss.xml"}
+
+
+def renderer(fmt: str) -> Renderer:
+    """The render function of one format (imports feedgen on first use)."""
+    if fmt == "atom":
+        from feeds.render.atom import render
+    elif fmt == "rss":
+        from feeds.render.rss import render
+    else:
+        raise ValueError(f"unknown feed format {fmt!r}")
+    return render

@@ -1,0 +1,105 @@
+"""Pure text helpers: XML-safe strings, plain-text summaries, slugs."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+
+# XML 1.0 "Char": everything else (C0 controls but TAB/LF/CR, lone surrogates,
+# U+FFFE, U+FFFF) cannot appear in a document, not even escaped.
+_XML_FORBIDDEN = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_WS = re.compile(r"\s+")
+
+
+def xml_safe(text: str) -> str:
+    """Drop the characters XML 1.0 forbids."""
+    return _XML_FORBIDDEN.sub("", text)
+
+
+def one_line(text: str) -> str:
+    """XML-safe, whitespace (newlines too) collapsed to single spaces, trimmed."""
+    return _WS.sub(" ", xml_safe(text)).strip()
+
+
+# --- plain text from Markdown + HTML -----------------------------------------
+
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+_AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^<>\s]*)>|<>")
+# A tag starts with a letter, "/" + letter, "!" or "?" (so "a <1% b" stays text).
+_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)(?:\s[^<>]*)?/?>|<[!?][^<>]*>")
+_INLINE_TAGS = frozenset(
+    "a abbr b bdi bdo big cite code del dfn em font i img ins kbd mark q s samp small span "
+    "strike strong sub sup time tt u var wbr".split()
+)
+_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_CODE = re.compile(r"`([^`]*)`")
+
+
+def _drop_tag(match: re.Match[str]) -> str:
+    name = (match.group(1) or "").lower()
+    return "" if name in _INLINE_TAGS else " "
+
+
+def plain_text(markup: str) -> str:
+    """Reduce a Markdown/HTML fragment to one line of plain text."""
+    text = _COMMENT.sub("", markup)
+    text = _IMAGE.sub(r"\1", text)
+    text = _LINK.sub(r"\1", text)
+    text = _REF_LINK.sub(r"\1", text)
+    text = _AUTOLINK.sub(lambda m: m.group(1) or "", text)
+    text = _TAG.sub(_drop_tag, text)
+    text = _EMPHASIS.sub(r"\2", text)
+    text = _CODE.sub(r"\1", text)
+    text = html.unescape(text)
+    return one_line(text)
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut to at most ``limit`` characters, ending in "…" when cut (0 = no limit)."""
+    if limit <= 0 or len(text) <= limit:
+        return text
+    if limit == 1:
+        return "…"
+    return text[: limit - 1].rstrip() + "…"
+
+
+# --- slugs --------------------------------------------------------------------
+
+# Characters that never go into a file name: path separators, controls, and
+# the few that Windows, shells or URLs treat specially.
+_SLUG_DROP = re.compile(r'[\x00-\x1f\x7f-\x9f/\\<>:"|?*#%\s\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]+')
+_DASHES = re.compile(r"-{2,}")
+_DOTS = re.compile(r"\.{2,}")
+SLUG_MAX_BYTES = 120
+
+
+def slug_key(name: str) -> str:
+    """The form under which two names count as the same feed."""
+    return unicodedata.normalize("NFKC", name).lower()
+
+
+def slugify(name: str) -> str:
+    """A safe, Unicode-keeping path segment for a category or tag name.
+
+    Lower-cased; whitespace and unsafe characters become "-"; never "/",
+    "\\", "..", a control character or a leading dot. Long names are cut on a
+    character boundary and get a short hash of the whole name, so two long
+    names never share a file by accident. Never empty.
+    """
+    key = slug_key(name)
+    slug = _SLUG_DROP.sub("-", key)
+    slug = _DOTS.sub(".", slug)
+    slug = _DASHES.sub("-", slug).strip("-.")
+    digest = hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    if not slug:
+        return f"_{digest}"
+    encoded = slug.encode("utf-8", "surrogatepass")
+    if len(encoded) > SLUG_MAX_BYTES:
+        cut = encoded[: SLUG_MAX_BYTES - 9].decode("utf-8", "ignore").rstrip("-.")
+        slug = f"{cut}-{digest}"
+    return slug
