@@ -1,22 +1,37 @@
-"""Runs the stages: discover -> read -> group -> render -> write.
+"""Runs the stages: discover -> read (cached, parallel) -> group -> render -> write.
 
-The clock is passed in; nothing here prints or exits.
+The clock is passed in; nothing here prints or exits. A run re-reads only
+files that changed since the cache saw them, and re-renders only the feeds
+those files belong to; when in any doubt (no cache, other settings, an
+output directory not built from this cache's state) it renders everything
+and the writer still leaves files with unchanged bytes alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from feeds import __version__
+from feeds import manifest as manifests
+from feeds.cache import RACY_NS, Cache, CacheError, Entry, Record
 from feeds.config import Settings
 from feeds.dates import parse_timezone
+from feeds.errors import FeedsError
 from feeds.group import dedupe, group
+from feeds.lock import OutputLock
 from feeds.model import FeedSpec, Post, Problem, Severity, SiteInfo
-from feeds.read import ReadOptions, discover, read_file
-from feeds.render import FILE_NAMES, renderer
-from feeds.write import Writer, remove_temp_files
+from feeds.parallel import load_many, render_many
+from feeds.read import ReadOptions, discover
+from feeds.render import FILE_NAMES
+from feeds.text import slugify
+from feeds.write import remove_temp_files
 
 # progress(stage, done, total): stage is "read" or "write"
 Progress = Callable[[str, int, int], None]
@@ -33,16 +48,28 @@ class Scan:
     @property
     def skipped(self) -> int:
         """Files that were meant as posts and could not be used."""
-        return len({p.path for p in self.problems if p.severity is Severity.ERROR})
+        return count_skipped(self.problems)
 
 
 @dataclass(slots=True)
 class BuildReport:
-    scan: Scan
-    feeds: int = 0  # feed specs rendered
+    files: int = 0  # post files found
+    posts: int = 0  # posts in the feeds (after duplicates and future posts are set aside)
+    problems: list[Problem] = field(default_factory=list)
+    feeds: int = 0  # feed files this build stands for (every format)
     written: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)  # rendered, and the bytes were the same
+    pruned: list[str] = field(default_factory=list)
+    reparsed: int = 0  # files actually read and parsed (the rest came from the cache)
     aborted: bool = False  # --strict found problems; nothing was written
+
+    @property
+    def skipped(self) -> int:
+        return count_skipped(self.problems)
+
+
+def count_skipped(problems: Iterable[Problem]) -> int:
+    return len({p.path for p in problems if p.severity is Severity.ERROR})
 
 
 def read_options(settings: Settings) -> ReadOptions:
@@ -70,64 +97,358 @@ def site_info(settings: Settings) -> SiteInfo:
     )
 
 
-def scan(settings: Settings, now: datetime, progress: Progress | None = None) -> Scan:
-    """Read every post file; drop unpublished, future (unless --future) and duplicate posts."""
-    options = read_options(settings)
-    files = discover(settings.sources)
-    result = Scan(files=len(files))
-    read: list[Post] = []
-    for done, (display, path) in enumerate(files, 1):
-        outcome = read_file(display, path, options)
-        result.problems.extend(outcome.problems)
-        if outcome.post is not None:
-            if outcome.post.date > now and not settings.future:
-                result.problems.append(
-                    Problem(
-                        display,
-                        f"dated in the future ({outcome.post.date.isoformat()}); excluded until then (--future to include)",
-                        Severity.INFO,
-                    )
+def _fingerprint(*parts: object) -> str:
+    return hashlib.sha256(json.dumps([__version__, *map(str, parts)]).encode()).hexdigest()[:32]
+
+
+def read_fingerprint(settings: Settings) -> str:
+    """Everything a parsed post depends on besides its bytes."""
+    return _fingerprint(
+        settings.site_url, settings.timezone, settings.permalink, settings.summary_length,
+        settings.encoding, settings.max_post_size,
+    )
+
+
+def render_fingerprint(settings: Settings) -> str:
+    """Everything a feed's bytes depend on besides its posts."""
+    return _fingerprint(site_info(settings), settings.limit, settings.formats, settings.future)
+
+
+# --- reading ----------------------------------------------------------------------
+
+
+def _visible(settings: Settings, now: datetime, posts: list[Post]):
+    """Set aside future-dated posts (unless --future) and duplicates; in source order."""
+    notes: list[Problem] = []
+    due: list[Post] = []
+    next_due: datetime | None = None
+    for post in posts:
+        if post.date > now and not settings.future:
+            notes.append(
+                Problem(
+                    post.path,
+                    f"dated in the future ({post.date.isoformat()}); excluded until then (--future to include)",
+                    Severity.INFO,
                 )
-            else:
-                read.append(outcome.post)
-        if progress:
-            progress("read", done, len(files))
-    result.posts, duplicates = dedupe(read)
-    result.problems.extend(duplicates)
+            )
+            next_due = post.date if next_due is None or post.date < next_due else next_due
+        else:
+            due.append(post)
+    kept, duplicates = dedupe(due)
+    return kept, notes + duplicates, next_due
+
+
+def scan(settings: Settings, now: datetime, progress: Progress | None = None) -> Scan:
+    """Read every post file without the cache; what `feeds check` reports."""
+    files = discover(settings.sources)
+    loaded = load_many(files, read_options(settings), settings.jobs, _stage(progress, "read", len(files)))
+    result = Scan(files=len(files))
+    posts = []
+    for item, _read_ns in loaded:
+        result.problems.extend(item.result.problems)
+        if item.result.post is not None:
+            posts.append(item.result.post)
+    result.posts, notes, _ = _visible(settings, now, posts)
+    result.problems.extend(notes)
     return result
 
 
-def plan(settings: Settings, posts: list[Post]) -> list[FeedSpec]:
-    return group(posts, settings.limit)
+def _stage(progress: Progress | None, stage: str, total: int):
+    if progress is None:
+        return None
+    return lambda done: progress(stage, done, total)
+
+
+def list_files(sources: tuple[Path, ...]) -> list[tuple[str, Path, int, int]]:
+    """(display path, path, size, mtime_ns) of every post file; size -1 if it cannot be stat'ed."""
+    listing = []
+    for display, path in discover(sources):
+        try:
+            info = os.stat(path)
+            listing.append((display, path, info.st_size, info.st_mtime_ns))
+        except OSError:
+            listing.append((display, path, -1, 0))
+    return listing
+
+
+@dataclass(slots=True)
+class _Read:
+    """The outcome of the read phase."""
+
+    fresh: dict[str, Record]  # files read and parsed by this run
+    reused: list[str]  # files whose cached result still holds (not loaded until needed)
+    order: list[str]  # listed files, in source order
+    changed: set[str]  # files whose content differs from what the cache knew (incl. new)
+    removed: set[str]  # files the cache knew that are gone
+    before: dict[str, Record]  # what the cache knew of changed and removed files
+    state_before: str
+    state_after: str
+    cache: Cache | None
+
+    def records(self) -> dict[str, Record]:
+        """Every listed file's result (loads the reused ones from the cache)."""
+        records = dict(self.fresh)
+        if self.reused:
+            assert self.cache is not None
+            cached = self.cache.records() if len(self.reused) > 2000 else self.cache.records(self.reused)
+            for path in self.reused:
+                records[path] = cached[path]
+        return records
+
+    def problems(self) -> list[Problem]:
+        """Every file's problems, in source order (without loading posts)."""
+        by_path: dict[str, tuple[Problem, ...]] = {path: rec.problems for path, rec in self.fresh.items()}
+        if self.reused and self.cache is not None:
+            reused = set(self.reused)
+            for path, problems in self.cache.problems_by_path():
+                if path in reused:
+                    by_path[path] = problems
+        found: list[Problem] = []
+        for path in self.order:
+            found.extend(by_path.get(path, ()))
+        return found
+
+
+def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | None) -> _Read:
+    options = read_options(settings)
+    listing = list_files(settings.sources)
+    known = cache.entries() if cache is not None else {}
+    state_before = cache.state if cache is not None else ""
+    fresh: list[tuple[str, Path]] = []
+    reused: list[str] = []
+    for display, path, size, mtime_ns in listing:
+        entry = known.get(display)
+        if (
+            entry is not None
+            and size >= 0
+            and entry.size == size
+            and entry.mtime_ns == mtime_ns
+            and mtime_ns < entry.read_ns - RACY_NS
+        ):
+            reused.append(display)
+        else:
+            fresh.append((display, path))
+    loaded = load_many(fresh, options, settings.jobs, _stage(progress, "read", len(fresh)))
+
+    listed = {display for display, *_ in listing}
+    removed = {path for path in known if path not in listed}
+    changed: set[str] = set()
+    store = []
+    records: dict[str, Record] = {}
+    for item, read_ns in loaded:
+        path = item.result.path
+        records[path] = Record(path, item.result.post, item.result.problems)
+        entry = known.get(path)
+        if item.size < 0:  # unreadable now: forget it, so it is read again next time
+            if entry is not None:
+                removed.add(path)
+            changed.add(path)
+            continue
+        if entry is None or entry.digest != item.digest:
+            changed.add(path)
+        store.append(
+            (path, Entry(item.size, item.mtime_ns, item.digest, read_ns), item.result.post, item.result.problems)
+        )
+    before: dict[str, Record] = {}
+    if cache is not None:
+        before = cache.records(sorted((changed & known.keys()) | removed))
+        cache.update(store, sorted(removed))
+    return _Read(
+        fresh=records,
+        reused=reused,
+        order=[display for display, *_ in listing],
+        changed=changed,
+        removed=removed,
+        before=before,
+        state_before=state_before,
+        state_after=cache.state if cache is not None else "",
+        cache=cache,
+    )
+
+
+def _open_cache(settings: Settings, notes: list[Problem]) -> Cache | None:
+    if settings.cache is None:
+        return None
+    cache = Cache(settings.cache, read_fingerprint(settings))
+    try:
+        cache.open()
+    except (sqlite3.Error, OSError) as exc:  # e.g. a read-only directory: go on without it
+        notes.append(Problem(str(settings.cache), f"cache unusable ({exc}); building without it", Severity.WARNING))
+        cache.close()
+        return None
+    if cache.reset_reason and "unreadable" in cache.reset_reason:
+        notes.append(Problem(str(settings.cache), cache.reset_reason, Severity.WARNING))
+    return cache
+
+
+# --- the build --------------------------------------------------------------------
+
+
+def feed_keys(post: Post) -> set[tuple[str, str]]:
+    """The feeds a post belongs to, as (kind, slug)."""
+    keys = {("all", "")}
+    keys.update(("category", slugify(name)) for name in post.categories)
+    keys.update(("tag", slugify(name)) for name in post.tags)
+    return keys
+
+
+def relative_path(spec: FeedSpec, fmt: str) -> str:
+    return f"{spec.directory}/{FILE_NAMES[fmt]}" if spec.directory else FILE_NAMES[fmt]
 
 
 def build(settings: Settings, now: datetime, progress: Progress | None = None) -> BuildReport:
     """Build every feed. ``now`` decides only which future-dated posts are due."""
-    found = scan(settings, now, progress)
-    report = BuildReport(scan=found)
-    if settings.strict and any(p.severity is not Severity.INFO for p in found.problems):
+    notes: list[Problem] = []
+    cache = _open_cache(settings, notes)
+    try:
+        return _build(settings, now, cache, notes, progress)
+    except CacheError as exc:
+        # a record that cannot be read back: start the cache afresh and read everything
+        assert cache is not None and settings.cache is not None
+        cache.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(settings.cache) + suffix).unlink(missing_ok=True)
+        notes.append(Problem(str(settings.cache), f"cache was corrupt ({exc}); rebuilt", Severity.WARNING))
+        cache = _open_cache(settings, notes)
+        return _build(settings, now, cache, notes, progress)
+    finally:
+        if cache is not None:
+            cache.close()
+
+
+def _build(
+    settings: Settings, now: datetime, cache: Cache | None, notes: list[Problem], progress: Progress | None
+) -> BuildReport:
+    phase = _read_phase(settings, cache, progress)
+    report = BuildReport(files=len(phase.order), problems=notes + phase.problems(), reparsed=len(phase.fresh))
+    if settings.strict and any(p.severity is not Severity.INFO for p in report.problems):
         report.aborted = True
         return report
-    specs = plan(settings, found.posts)
-    report.feeds = len(specs)
-    site = site_info(settings)
     settings.out.mkdir(parents=True, exist_ok=True)
-    remove_temp_files(settings.out)
-    writer = Writer(settings.out)
-    renderers = {fmt: renderer(fmt) for fmt in settings.formats}
-    total = len(specs) * len(renderers)
-    done = 0
-    for spec in specs:
-        for fmt, render in renderers.items():
-            relative = f"{spec.directory}/{FILE_NAMES[fmt]}" if spec.directory else FILE_NAMES[fmt]
-            writer.write(relative, render(spec, site))
-            done += 1
-            if progress:
-                progress("write", done, total)
-    report.written = writer.changed
-    report.unchanged = writer.unchanged
+    with OutputLock(settings.out, settings.wait):
+        _write_phase(settings, now, cache, phase, report, progress)
     return report
 
 
-def output_path(settings: Settings, relative: str) -> Path:
-    return settings.out / relative
+def _write_phase(
+    settings: Settings,
+    now: datetime,
+    cache: Cache | None,
+    phase: _Read,
+    report: BuildReport,
+    progress: Progress | None,
+) -> None:
+    out = settings.out
+    remove_temp_files(out)
+    manifest = manifests.load(out)
+    fingerprint = render_fingerprint(settings)
+    out_key = os.path.realpath(out)
+    incremental = (
+        cache is not None
+        and manifest.settings == fingerprint
+        and cache.built_state(out_key) == phase.state_before
+        and cache.current_state() == phase.state_after
+    )
+    next_due = datetime.fromisoformat(manifest.next_due) if manifest.next_due else None
+    coming_due = next_due is not None and next_due <= now and not settings.future
+    if (
+        incremental
+        and not phase.changed
+        and not phase.removed
+        and not coming_due
+        and all((out / relative).is_file() for relative in manifest.current)
+    ):
+        report.posts = manifest.posts
+        report.feeds = len(manifest.current)
+        return  # nothing changed: nothing to render, nothing to touch
+
+    records = phase.records()
+    posts = [record.post for path in phase.order if (record := records.get(path)) and record.post]
+    visible, notes, new_next_due = _visible(settings, now, posts)
+    report.problems.extend(notes)
+    report.posts = len(visible)
+    specs = group(visible, settings.limit)
+    tasks = [(relative_path(spec, fmt), fmt, spec) for spec in specs for fmt in settings.formats]
+    current = {relative for relative, _fmt, _spec in tasks}
+    if len(current) != len(tasks):
+        raise FeedsError("two feeds want the same file (a bug in grouping)")
+    report.feeds = len(tasks)
+
+    if incremental:
+        affected = _affected(phase, records, visible, next_due if coming_due else None, now)
+        tasks = [
+            task
+            for task in tasks
+            if (task[2].kind, task[2].slug) in affected
+            or task[0] not in manifest.current
+            or not (out / task[0]).is_file()
+        ]
+    if tasks:
+        from feeds.render import renderer
+
+        render_for = {fmt: renderer(fmt) for fmt in settings.formats}
+        done = render_many(
+            tasks, site_info(settings), out, render_for, settings.jobs, _stage(progress, "write", len(tasks))
+        )
+        report.written = [relative for relative, changed in done if changed]
+        report.unchanged = [relative for relative, changed in done if not changed]
+
+    kept = manifest.files | current
+    stale = sorted(manifest.files - current)
+    if settings.prune and stale:
+        report.pruned = _prune(out, stale)
+        kept -= set(report.pruned)
+    manifests.save(
+        out,
+        manifests.Manifest(
+            files=kept,
+            current=current,
+            settings=fingerprint,
+            next_due=new_next_due.isoformat() if new_next_due else "",
+            posts=report.posts,
+        ),
+    )
+    if cache is not None:
+        cache.set_built_state(out_key, phase.state_after)
+
+
+def _affected(
+    phase: _Read, records: dict[str, Record], visible: list[Post], due_from: datetime | None, now: datetime
+) -> set[tuple[str, str]]:
+    """The feeds whose entries may differ from the last build of this directory."""
+    touched: list[Post] = []
+    for path in phase.changed | phase.removed:
+        for source in (phase.before.get(path), records.get(path)):
+            if source is not None and source.post is not None:
+                touched.append(source.post)
+    urls = {post.url for post in touched}
+    if urls:  # a change to one copy of a duplicated post may change which copy is shown
+        touched.extend(
+            record.post for record in records.values() if record.post is not None and record.post.url in urls
+        )
+    if due_from is not None:
+        touched.extend(post for post in visible if due_from <= post.date <= now)
+    affected: set[tuple[str, str]] = set()
+    for post in touched:
+        affected |= feed_keys(post)
+    return affected
+
+
+def _prune(out: Path, stale: list[str]) -> list[str]:
+    """Remove files an earlier run wrote that this run no longer produces."""
+    removed = []
+    for relative in stale:
+        path = out / relative
+        try:
+            path.unlink()
+            removed.append(relative)
+        except FileNotFoundError:
+            removed.append(relative)
+        parent = path.parent
+        while parent != out:
+            try:
+                parent.rmdir()  # only when empty
+            except OSError:
+                break
+            parent = parent.parent
+    return removed

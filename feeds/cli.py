@@ -57,7 +57,9 @@ Examples:
   feeds check --format json | jq '.problems[] | select(.severity == "error")'
 """
 
-app = typer.Typer(help=HELP, add_completion=False, no_args_is_help=True, rich_markup_mode=None)
+app = typer.Typer(
+    help=HELP, add_completion=False, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False
+)
 
 
 def _version(value: bool) -> None:
@@ -141,24 +143,27 @@ def build(
     try:
         with _progress(enabled=not quiet) as progress:
             report = run_build(settings, now, progress)
+    except LockTimeout as exc:
+        _fail(str(exc), EXIT_LOCKED)
     except FeedsError as exc:
         _fail(str(exc), EXIT_IO)
     except OSError as exc:
         _fail(f"cannot write {exc.filename or settings.out}: {exc.strerror or exc}", EXIT_IO)
-    _print_problems(report.scan.problems, verbose)
+    _print_problems(report.problems, verbose)
     seconds = time.perf_counter() - started
     if report.aborted:
-        count = sum(1 for p in report.scan.problems if p.severity.value != "info")
+        count = sum(1 for p in report.problems if p.severity.value != "info")
         typer.echo(f"feeds: --strict: {count} problem(s); nothing written", err=True)
         raise typer.Exit(EXIT_SKIPPED)
     if not quiet:
-        scan = report.scan
+        unchanged = report.feeds - len(report.written)
+        pruned = f", {len(report.pruned)} pruned" if report.pruned else ""
         typer.echo(
-            f"feeds: {len(scan.posts)} posts read, {scan.skipped} skipped; "
-            f"{len(report.written)} feed files written, {len(report.unchanged)} unchanged "
+            f"feeds: {report.posts} posts read, {report.skipped} skipped; "
+            f"{len(report.written)} feed files written, {unchanged} unchanged{pruned} "
             f"in {settings.out} ({seconds:.2f} s)"
         )
-    raise typer.Exit(EXIT_SKIPPED if report.scan.skipped else EXIT_OK)
+    raise typer.Exit(EXIT_SKIPPED if report.skipped else EXIT_OK)
 
 
 @app.command(help=CHECK_HELP)

@@ -6,8 +6,9 @@ Pure apart from reading the two config files; returns a frozen Settings.
 from __future__ import annotations
 
 import codecs
+import os
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from feeds.text import one_line
 from feeds.urls import PERMALINK_STYLES, absolute_url
 
 CONFIG_NAME = "feeds.toml"
+DEFAULT_CACHE_NAME = ".feeds-cache.sqlite"
 JEKYLL_CONFIG = "_config.yml"
 
 
@@ -45,6 +47,10 @@ class Settings:
     encoding: str = "utf-8"
     max_post_size: int = 10 * 1024 * 1024
     strict: bool = False
+    cache: Path | None = None  # None: no cache (--no-cache)
+    jobs: int = 1
+    wait: float = 60.0
+    prune: bool = False
     config_file: Path | None = None
     jekyll_config: Path | None = None
 
@@ -53,9 +59,18 @@ class Settings:
 TOML_KEYS = {
     "sources", "out", "site_url", "title", "author", "author_email", "lang", "description",
     "timezone", "limit", "formats", "link", "summary_length", "permalink", "future",
-    "category_url", "tag_url", "encoding", "max_post_size", "strict",
+    "category_url", "tag_url", "encoding", "max_post_size", "strict", "cache", "no_cache",
+    "jobs", "wait", "prune",
 }
-_PATH_KEYS = {"out"}
+_PATH_KEYS = {"out", "cache"}
+
+
+def default_jobs() -> int:
+    """One worker per CPU this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def default_sources(cwd: Path) -> tuple[Path, ...]:
@@ -221,12 +236,29 @@ def _validate(m: dict[str, Any], sources, config_file, jekyll_file) -> Settings:
             except (KeyError, IndexError, ValueError) as exc:
                 raise ConfigError(f"{key}: use only {{slug}}, {{name}} and {{site}} in the pattern") from exc
     title = one_line(str(m.get("title") or "")) or site_url.split("//", 1)[1]
-    for key in ("future", "strict"):
+    jobs = m.get("jobs", 0)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 0:
+        raise ConfigError(f"jobs must be a whole number >= 0 (0 = one per CPU), not {jobs!r}")
+    if jobs == 0:
+        jobs = default_jobs()
+    wait = m.get("wait", 60)
+    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or wait < 0:
+        raise ConfigError(f"wait must be a number of seconds >= 0, not {wait!r}")
+    out = Path(m["out"])
+    cache: Path | None = None
+    if not m.get("no_cache", False):
+        if m.get("cache"):
+            cache = Path(m["cache"])
+        else:
+            # beside the config file; else beside the output directory (never inside it)
+            base = config_file.parent if config_file is not None else out.absolute().parent
+            cache = base / DEFAULT_CACHE_NAME
+    for key in ("future", "strict", "no_cache", "prune"):
         if not isinstance(m.get(key, False), bool):
             raise ConfigError(f"{key} must be true or false")
     return Settings(
         sources=tuple(sources),
-        out=Path(m["out"]),
+        out=out,
         site_url=site_url,
         title=title,
         author=one_line(str(m.get("author") or "")) or title,
@@ -245,10 +277,10 @@ def _validate(m: dict[str, Any], sources, config_file, jekyll_file) -> Settings:
         encoding=encoding,
         max_post_size=ints["max_post_size"],
         strict=bool(m.get("strict", False)),
+        cache=cache,
+        jobs=jobs,
+        wait=float(wait),
+        prune=bool(m.get("prune", False)),
         config_file=config_file,
         jekyll_config=jekyll_file,
     )
-
-
-def setting_names() -> list[str]:
-    return [f.name for f in fields(Settings)]

@@ -55,6 +55,9 @@ class Parsed:
 
 def parse(front: str, first_line: int) -> Parsed:
     """Parse front matter as YAML, falling back to flat ``key: value`` lines."""
+    simple = parse_simple(front)
+    if simple is not None:
+        return Parsed(simple)
     try:
         meta = _YAML.load(front) if front.strip() else {}
     except yaml.YAMLError as exc:
@@ -76,6 +79,62 @@ def parse(front: str, first_line: int) -> Parsed:
     if not isinstance(meta, dict):
         return Parsed(None, ((first_line, f"front matter is a {_kind(meta)}, not a set of keys"),))
     return Parsed({str(k): v for k, v in meta.items()})
+
+
+# --- the fast path: front matter that is plainly flat --------------------------
+#
+# Nearly every real post is a handful of ``key: scalar`` lines. For those we
+# give exactly what YAML gives, without running a YAML parser: quoted values
+# without escapes are taken literally, and plain values are typed by YAML's
+# own resolver and constructors. Anything else returns None and goes to YAML.
+
+_SIMPLE_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +(.*?))? *")
+_NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+_PLAIN_START_BAD = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_RESERVED_KEYS = frozenset("y n yes no on off true false null".split())
+_RESOLVER = yaml.resolver.Resolver()
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def parse_simple(front: str) -> dict | None:
+    """Flat front matter read exactly as YAML would, or None when it is not that simple."""
+    if _NON_PRINTABLE.search(front):
+        return None
+    meta: dict[str, object] = {}
+    for line in front.split("\n"):
+        if not line or line.isspace():
+            continue
+        match = _SIMPLE_LINE.fullmatch(line)
+        if match is None:
+            return None
+        key, value = match.group(1), match.group(2)
+        if key.lower() in _RESERVED_KEYS:
+            return None
+        if not value:
+            meta[key] = None
+            continue
+        first = value[0]
+        if first == '"':
+            inner = value[1:-1]
+            if len(value) < 2 or value[-1] != '"' or '"' in inner or "\\" in inner:
+                return None
+            meta[key] = inner
+        elif first == "'":
+            inner = value[1:-1]
+            if len(value) < 2 or value[-1] != "'" or "'" in inner:
+                return None
+            meta[key] = inner
+        elif first in _PLAIN_START_BAD or ": " in value or " #" in value or value.endswith(":") or "\t" in value:
+            return None
+        else:
+            tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+            if tag == _STR_TAG:
+                meta[key] = value
+            else:
+                node = yaml.ScalarNode(tag, value)
+                meta[key] = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, node)
+    return meta
 
 
 def _kind(value: object) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
+import time as clock
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
@@ -19,6 +21,7 @@ POST_SUFFIXES = (".md", ".markdown")
 SUMMARY_KEYS = ("summary", "description", "excerpt")
 LINK_KEYS = ("source", "source_url", "link", "canonical_url")
 UPDATED_KEYS = ("last_modified_at", "updated")
+SETTLE_NS = 100_000_000  # a file modified less than 0.1 s ago is re-checked before use
 _AUTOLINK_LINE = re.compile(r"<(https?://[^<>\s]+)>")
 _LINK_ONLY = re.compile(r"<[^<>\s]*>")
 
@@ -64,12 +67,32 @@ def discover(sources: tuple[Path, ...]) -> list[tuple[str, Path]]:
 # --- reading one file ----------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """One file read: its result, and what the cache needs to know it again."""
+
+    result: ReadResult
+    size: int  # -1 when the file could not be read
+    mtime_ns: int
+    digest: bytes  # of the bytes read; b"" when none
+
+
 def read_file(display: str, path: Path, options: ReadOptions) -> ReadResult:
     """Read one post file. Problems (I/O, encoding, content) come back as values."""
-    data, problem = _read_bytes(display, path, options.max_size)
+    return load_file(display, path, options).result
+
+
+def load_file(display: str, path: Path, options: ReadOptions) -> Loaded:
+    """Read one post file, with its size, mtime and a digest of its bytes."""
+    data, info, problem = _read_bytes(display, path, options.max_size)
     if problem is not None:
-        return ReadResult(display, None, (problem,))
-    assert data is not None
+        return Loaded(ReadResult(display, None, (problem,)), -1, 0, b"")
+    assert data is not None and info is not None
+    digest = hashlib.blake2b(data, digest_size=16).digest()
+    return Loaded(_decode_and_parse(data, display, Path(path).name, options), info.st_size, info.st_mtime_ns, digest)
+
+
+def _decode_and_parse(data: bytes, display: str, filename: str, options: ReadOptions) -> ReadResult:
     if b"\x00" in data[:8192] and not options.encoding.lower().startswith("utf-16"):
         return ReadResult(display, None, (Problem(display, "binary file (contains NUL bytes), not a post"),))
     try:
@@ -81,40 +104,56 @@ def read_file(display: str, path: Path, options: ReadOptions) -> ReadResult:
             None,
             (Problem(display, f"not valid {options.encoding} at byte {exc.start} ({exc.reason}); use --encoding", line=line),),
         )
-    except LookupError:  # pragma: no cover - the CLI checks the encoding name first
-        return ReadResult(display, None, (Problem(display, f"unknown encoding {options.encoding!r}"),))
-    return parse_post(text, display, Path(path).name, options)
+    return parse_post(text, display, filename, options)
 
 
-def _read_bytes(display: str, path: Path, max_size: int) -> tuple[bytes | None, Problem | None]:
+def _read_bytes(display: str, path: Path, max_size: int) -> tuple[bytes | None, os.stat_result | None, Problem | None]:
     """Read a file whole, making sure it did not change while we read it."""
     for _attempt in range(3):
         try:
             with open(path, "rb") as handle:
                 before = os.fstat(handle.fileno())
                 if not _is_regular(before.st_mode):
-                    return None, Problem(display, "not a regular file")
+                    return None, None, Problem(display, "not a regular file")
                 if before.st_size > max_size:
-                    return None, Problem(
+                    return None, None, Problem(
                         display, f"file is {before.st_size} bytes, over --max-post-size {max_size}"
                     )
                 data = handle.read(max_size + 1)
                 after = os.fstat(handle.fileno())
         except FileNotFoundError:
-            return None, Problem(display, "file vanished while being read")
+            return None, None, Problem(display, "file vanished while being read")
         except IsADirectoryError:
-            return None, Problem(display, "is a directory, not a post file")
+            return None, None, Problem(display, "is a directory, not a post file")
         except OSError as exc:
-            return None, Problem(display, f"cannot read: {exc.strerror or exc}")
+            return None, None, Problem(display, f"cannot read: {exc.strerror or exc}")
         if len(data) > max_size:
-            return None, Problem(display, f"file grew over --max-post-size {max_size} while being read")
+            return None, None, Problem(display, f"file grew over --max-post-size {max_size} while being read")
         unchanged = (
             before.st_size == after.st_size == len(data)
             and before.st_mtime_ns == after.st_mtime_ns
         )
-        if unchanged:
-            return data, None
-    return None, Problem(display, "file kept changing while being read; try again later")
+        if unchanged and _settled(path, after):
+            return data, after, None
+    return None, None, Problem(display, "file kept changing while being read; try again later")
+
+
+def _settled(path: Path, info: os.stat_result) -> bool:
+    """False if a file modified a moment ago changes again within SETTLE_NS.
+
+    A writer that truncates and then writes in pieces leaves a file that
+    looks complete between the pieces; waiting out a short quiet period
+    catches that. Files older than the period cost nothing.
+    """
+    age = clock.time_ns() - info.st_mtime_ns
+    if age >= SETTLE_NS or age < -SETTLE_NS:
+        return True
+    clock.sleep((SETTLE_NS - max(age, 0)) / 1e9)
+    try:
+        again = os.stat(path)
+    except OSError:
+        return False
+    return (again.st_ino, again.st_size, again.st_mtime_ns) == (info.st_ino, info.st_size, info.st_mtime_ns)
 
 
 def _is_regular(mode: int) -> bool:
@@ -217,22 +256,25 @@ def _make_post(
 
 
 def _post_date(value, file_day: date | None, zone: tzinfo, warn, fail) -> datetime | None:
-    fallback = None
-    if file_day is not None:
-        fallback = localize(datetime.combine(file_day, time()), zone)
+    """The front-matter date; else the file name's day at 00:00 site time; else None (reported)."""
     try:
         parsed = to_datetime(value, zone)
     except DateError as exc:
-        if fallback is None:
+        if file_day is None:
             fail(f"date: {exc}, and the file name has no date; skipped")
             return None
         warn(f"date: {exc}; using the file name's date {file_day.isoformat()}")
-        return fallback
+        parsed = None
     if parsed is not None:
         return parsed
-    if fallback is None:
+    if file_day is None:
         fail("no date: neither front matter 'date' nor a YYYY-MM-DD- file name; skipped")
-    return fallback
+        return None
+    try:
+        return localize(datetime.combine(file_day, time()), zone)
+    except DateError as exc:
+        fail(f"date: {exc}; skipped")
+        return None
 
 
 def _text_value(value: object, key: str, warn) -> str:

@@ -47,15 +47,22 @@ def _drop_tag(match: re.Match[str]) -> str:
 
 def plain_text(markup: str) -> str:
     """Reduce a Markdown/HTML fragment to one line of plain text."""
-    text = _COMMENT.sub("", markup)
-    text = _IMAGE.sub(r"\1", text)
-    text = _LINK.sub(r"\1", text)
-    text = _REF_LINK.sub(r"\1", text)
-    text = _AUTOLINK.sub(lambda m: m.group(1) or "", text)
-    text = _TAG.sub(_drop_tag, text)
-    text = _EMPHASIS.sub(r"\2", text)
-    text = _CODE.sub(r"\1", text)
-    text = html.unescape(text)
+    text = markup
+    if "<" in text:
+        text = _COMMENT.sub("", text)
+    if "[" in text:
+        text = _IMAGE.sub(r"\1", text)
+        text = _LINK.sub(r"\1", text)
+        text = _REF_LINK.sub(r"\1", text)
+    if "<" in text:
+        text = _AUTOLINK.sub(lambda m: m.group(1) or "", text)
+        text = _TAG.sub(_drop_tag, text)
+    if "*" in text or "_" in text:
+        text = _EMPHASIS.sub(r"\2", text)
+    if "`" in text:
+        text = _CODE.sub(r"\1", text)
+    if "&" in text:
+        text = html.unescape(text)
     return one_line(text)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import quote, urlsplit, urlunsplit
 
 # RFC 3986 pchar minus "%": unreserved, sub-delims, ":" and "@".
@@ -11,6 +12,12 @@ _SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
 # What may stay as is in an already-built URL (reserved characters and "%").
 _URL_SAFE = "-._~!$&'()*+,;=:@/?#[]%"
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# An http(s) URL that is already a valid, encoded URI: lower-case scheme, a
+# plain host name (no port), then only URI characters and valid escapes.
+_PLAIN_URL = re.compile(
+    r"https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?"
+    r"(?:[/?#](?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*)?"
+)
 
 
 def quote_segment(segment: str) -> str:
@@ -36,6 +43,8 @@ def absolute_url(url: str) -> str | None:
     http(s) URL with a host gives None.
     """
     url = url.strip()
+    if _PLAIN_URL.fullmatch(url):
+        return url  # the common case: nothing to encode or check further
     if not url or any(ch.isspace() for ch in url):
         return None
     try:
@@ -123,48 +132,66 @@ def expand_permalink(
     ``template`` may also be a style name ("date", "pretty", ...). Dates are
     taken in the post's own offset, as Jekyll does.
     """
-    template = PERMALINK_STYLES.get(template, template)
-    seen: dict[str, None] = {}
-    for category in categories:
-        seen.setdefault(category.lower(), None)
-    iso = date.isocalendar()
-    values = {
-        "categories": "/".join(seen),
-        "year": f"{date.year:04d}",
-        "short_year": f"{date.year % 100:02d}",
-        "month": f"{date.month:02d}",
-        "i_month": str(date.month),
-        "short_month": _MONTHS[date.month - 1][:3],
-        "long_month": _MONTHS[date.month - 1],
-        "day": f"{date.day:02d}",
-        "i_day": str(date.day),
-        "y_day": f"{date.timetuple().tm_yday:03d}",
-        "hour": f"{date.hour:02d}",
-        "minute": f"{date.minute:02d}",
-        "second": f"{date.second:02d}",
-        "week": f"{iso.week:02d}",
-        "short_day": _DAYS[date.weekday()][:3],
-        "long_day": _DAYS[date.weekday()],
-        "title": _slugify_pretty(slug),
-        "slug": _slugify_default(slug),
-        "name": _slugify_default(slug),
-        "path": slug,
-        "output_ext": output_ext,
-    }
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in values and name.endswith("_"):
-            name = name[:-1]  # Jekyll lets ":title_" end a placeholder before a letter
-        if name in values:
-            return _escape_path(values[name])
-        return match.group(0)
-
-    expanded = _PLACEHOLDER.sub(replace, template)
+    parts = _compile(PERMALINK_STYLES.get(template, template))
+    out = []
+    for literal, name in parts:
+        out.append(literal)
+        if name is not None:
+            out.append(_escape_path(_PLACEHOLDERS[name](date, slug, categories, output_ext)))
+    expanded = "".join(out)
     # Jekyll's URL#sanitize_url: a leading "/", no "..", no "./", no "//".
     expanded = ("/" + expanded).replace("..", "/").replace("./", "")
-    expanded = re.sub(r"/{2,}", "/", expanded)
+    expanded = _SLASHES.sub("/", expanded)
+    if _JEKYLL_SAFE_PATH.fullmatch(expanded):
+        return expanded
     return _quote_loose(expanded, _URL_SAFE.replace("?", "").replace("#", ""))
+
+
+def _categories(categories: tuple[str, ...]) -> str:
+    return "/".join(dict.fromkeys(category.lower() for category in categories))
+
+
+_PLACEHOLDERS = {
+    "categories": lambda d, s, c, e: _categories(c),
+    "year": lambda d, s, c, e: f"{d.year:04d}",
+    "short_year": lambda d, s, c, e: f"{d.year % 100:02d}",
+    "month": lambda d, s, c, e: f"{d.month:02d}",
+    "i_month": lambda d, s, c, e: str(d.month),
+    "short_month": lambda d, s, c, e: _MONTHS[d.month - 1][:3],
+    "long_month": lambda d, s, c, e: _MONTHS[d.month - 1],
+    "day": lambda d, s, c, e: f"{d.day:02d}",
+    "i_day": lambda d, s, c, e: str(d.day),
+    "y_day": lambda d, s, c, e: f"{d.timetuple().tm_yday:03d}",
+    "hour": lambda d, s, c, e: f"{d.hour:02d}",
+    "minute": lambda d, s, c, e: f"{d.minute:02d}",
+    "second": lambda d, s, c, e: f"{d.second:02d}",
+    "week": lambda d, s, c, e: f"{d.isocalendar().week:02d}",
+    "short_day": lambda d, s, c, e: _DAYS[d.weekday()][:3],
+    "long_day": lambda d, s, c, e: _DAYS[d.weekday()],
+    "title": lambda d, s, c, e: _slugify_pretty(s),
+    "slug": lambda d, s, c, e: _slugify_default(s),
+    "name": lambda d, s, c, e: _slugify_default(s),
+    "path": lambda d, s, c, e: s,
+    "output_ext": lambda d, s, c, e: e,
+}
+_SLASHES = re.compile(r"/{2,}")
+
+
+@lru_cache(maxsize=64)
+def _compile(template: str) -> tuple[tuple[str, str | None], ...]:
+    """Split a template into (literal text, placeholder name or None) pairs."""
+    parts: list[tuple[str, str | None]] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(template):
+        name = match.group(1)
+        if name not in _PLACEHOLDERS and name.endswith("_"):
+            name = name[:-1]  # Jekyll lets ":title_" end a placeholder before a letter
+        if name not in _PLACEHOLDERS:
+            continue  # unknown placeholders stay as written
+        parts.append((template[position : match.start()], name))
+        position = match.end()
+    parts.append((template[position:], None))
+    return tuple(parts)
 
 
 _MONTHS = (

@@ -1,0 +1,219 @@
+"""The incremental cache: an SQLite file remembering each post file's parsed result.
+
+Keyed by path, size and mtime; a content digest settles doubt for files
+modified so recently that a same-size rewrite within the clock's resolution
+could hide. The cache only saves work: losing it, or keeping one made with
+other options or another version, changes no output byte.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from feeds.model import Post, Problem, Severity
+
+SCHEMA = 1
+DEFAULT_NAME = ".feeds-cache.sqlite"
+# A file whose mtime is this close to the moment we read it is "racy": it is
+# checked by content next time, whatever its size and mtime say.
+RACY_NS = 2_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One file as the cache remembers it."""
+
+    size: int
+    mtime_ns: int
+    digest: bytes
+    read_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One file's parsed result."""
+
+    path: str
+    post: Post | None
+    problems: tuple[Problem, ...]
+
+
+def post_row(post: Post | None) -> tuple | None:
+    if post is None:
+        return None
+    return (
+        post.path, post.title, post.date, post.updated, post.categories, post.tags,
+        post.summary, post.link, post.url,
+    )
+
+
+def row_post(row: tuple | None) -> Post | None:
+    return None if row is None else Post(*row)
+
+
+def problem_rows(problems: tuple[Problem, ...]) -> tuple:
+    return tuple((p.path, p.message, p.severity.value, p.line) for p in problems)
+
+
+def row_problems(rows) -> tuple[Problem, ...]:
+    return tuple(Problem(path, message, Severity(severity), line) for path, message, severity, line in rows)
+
+
+class CacheError(Exception):
+    """The cache file is unusable (corrupt, locked, not a database)."""
+
+
+class Cache:
+    def __init__(self, path: Path, fingerprint: str):
+        self.path = Path(path)
+        self.fingerprint = fingerprint
+        self.db: sqlite3.Connection | None = None
+        self.state = ""
+        self.reset_reason: str | None = None  # why the cache started empty, if it did
+
+    # --- opening --------------------------------------------------------------
+
+    def open(self) -> None:
+        """Open (creating if needed); a cache of other options or version starts empty."""
+        try:
+            self._connect()
+        except (sqlite3.DatabaseError, CacheError) as exc:
+            self.close()
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(str(self.path) + suffix).unlink(missing_ok=True)
+            self.reset_reason = f"cache {self.path} was unreadable ({exc}); rebuilt"
+            self._connect()
+
+    def _connect(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self.db = db
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+            " mtime_ns INTEGER NOT NULL, digest BLOB NOT NULL, read_ns INTEGER NOT NULL,"
+            " post BLOB, problems BLOB)"
+        )
+        meta = dict(db.execute("SELECT key, value FROM meta"))
+        if "state" not in meta or meta.get("schema") != str(SCHEMA) or meta.get("fingerprint") != self.fingerprint:
+            if meta:
+                self.reset_reason = "cache made with other options or another version; starting afresh"
+            db.execute("BEGIN")
+            db.execute("DELETE FROM files")
+            db.execute("DELETE FROM meta")
+            db.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                [("schema", str(SCHEMA)), ("fingerprint", self.fingerprint), ("state", uuid.uuid4().hex)],
+            )
+            db.execute("COMMIT")
+            meta = dict(db.execute("SELECT key, value FROM meta"))
+        self.state = meta["state"]
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+    # --- which state an output directory was built from ---------------------------
+
+    def current_state(self) -> str:
+        """The state as stored now (another build may have moved it on)."""
+        assert self.db is not None
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()
+        return row[0] if row else ""
+
+    def built_state(self, out_key: str) -> str | None:
+        assert self.db is not None
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"built:{out_key}",)).fetchone()
+        return row[0] if row else None
+
+    def set_built_state(self, out_key: str, state: str) -> None:
+        assert self.db is not None
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"built:{out_key}", state))
+
+    # --- reading --------------------------------------------------------------
+
+    def entries(self) -> dict[str, Entry]:
+        assert self.db is not None
+        return {
+            path: Entry(size, mtime_ns, digest, read_ns)
+            for path, size, mtime_ns, digest, read_ns in self.db.execute(
+                "SELECT path, size, mtime_ns, digest, read_ns FROM files"
+            )
+        }
+
+    def records(self, paths=None) -> dict[str, Record]:
+        """Parsed results, of every file or of the given paths."""
+        assert self.db is not None
+        try:
+            if paths is None:
+                rows = self.db.execute("SELECT path, post, problems FROM files")
+                return {path: self._record(path, post, problems) for path, post, problems in rows}
+            found: dict[str, Record] = {}
+            for path in paths:
+                row = self.db.execute("SELECT post, problems FROM files WHERE path = ?", (path,)).fetchone()
+                if row is not None:
+                    found[path] = self._record(path, *row)
+            return found
+        except (pickle.UnpicklingError, EOFError, TypeError, ValueError, AttributeError) as exc:
+            raise CacheError(f"unreadable record: {exc}") from exc
+
+    def problems_by_path(self) -> list[tuple[str, tuple[Problem, ...]]]:
+        """Every remembered problem, by file (files without problems cost nothing)."""
+        assert self.db is not None
+        try:
+            return [
+                (path, row_problems(pickle.loads(blob)))
+                for path, blob in self.db.execute("SELECT path, problems FROM files WHERE problems IS NOT NULL")
+            ]
+        except (pickle.UnpicklingError, EOFError, TypeError, ValueError, AttributeError) as exc:
+            raise CacheError(f"unreadable record: {exc}") from exc
+
+    @staticmethod
+    def _record(path: str, post: bytes | None, problems: bytes | None) -> Record:
+        return Record(
+            path,
+            row_post(pickle.loads(post)) if post is not None else None,
+            row_problems(pickle.loads(problems)) if problems is not None else (),
+        )
+
+    # --- writing --------------------------------------------------------------
+
+    def update(self, loaded: list, removed: list[str]) -> None:
+        """Store freshly read files and forget removed ones, in one transaction.
+
+        ``loaded`` holds (path, Entry, Post | None, problems) tuples.
+        """
+        assert self.db is not None
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("DELETE FROM files WHERE path = ?", [(path,) for path in removed])
+            db.executemany(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        path,
+                        entry.size,
+                        entry.mtime_ns,
+                        entry.digest,
+                        entry.read_ns,
+                        pickle.dumps(post_row(post), 5) if post is not None else None,
+                        pickle.dumps(problem_rows(problems), 5) if problems else None,
+                    )
+                    for path, entry, post, problems in loaded
+                ],
+            )
+            if loaded or removed:
+                self.state = uuid.uuid4().hex
+                db.execute("UPDATE meta SET value = ? WHERE key = 'state'", (self.state,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
