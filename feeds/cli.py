@@ -38,11 +38,13 @@ Examples:
   feeds build _posts old_post --limit 0        # a Jekyll site, every post
   feeds build posts --site-url https://example.org --out site/feeds
   feeds build --formats atom --quiet           # for cron: silent unless a post is bad
+  feeds build --prune                          # also remove feeds of vanished categories/tags
 
 \b
 Exit codes: 0 all good; 1 feeds written but some posts were skipped (or
 --strict found problems and nothing was written); 2 usage or configuration
-error, nothing written; 4 an output file could not be written.
+error, nothing written; 3 another build held --out for longer than --wait;
+4 an output file could not be written.
 """
 
 CHECK_HELP = """Read the posts as `feeds build` would and report every problem; write nothing.
@@ -126,6 +128,21 @@ def build(
     strict: Annotated[
         Optional[bool], typer.Option("--strict/--no-strict", help="Any problem (even a warning) stops the build before writing.")
     ] = None,
+    cache: Annotated[
+        Optional[Path],
+        typer.Option("--cache", help="Cache file. Default .feeds-cache.sqlite beside feeds.toml, else beside --out."),
+    ] = None,
+    no_cache: Annotated[
+        Optional[bool], typer.Option("--no-cache", help="Read every post and render every feed; keep no cache.")
+    ] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (0 = one per CPU, the default).")] = None,
+    wait: Annotated[
+        Optional[float], typer.Option("--wait", help="Seconds to wait for another build of the same --out. Default 60.")
+    ] = None,
+    prune: Annotated[
+        Optional[bool],
+        typer.Option("--prune/--no-prune", help="Remove feeds an earlier build wrote whose category or tag is gone."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems.")] = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -133,7 +150,8 @@ def build(
         sources=sources, out=out, site_url=site_url, title=title, author=author, lang=lang,
         timezone=timezone_, limit=limit, formats=formats, link=link, summary_length=summary_length,
         permalink=permalink, future=future, config=config, encoding=encoding,
-        max_post_size=max_post_size, strict=strict,
+        max_post_size=max_post_size, strict=strict, cache=cache, no_cache=no_cache, jobs=jobs,
+        wait=wait, prune=prune,
     )
     settings = _settings(flags)
     from feeds.build import build as run_build
