@@ -27,7 +27,6 @@ from feeds.errors import FeedsError
 from feeds.group import dedupe, group
 from feeds.lock import OutputLock
 from feeds.model import FeedSpec, Post, Problem, Severity, SiteInfo
-from feeds.parallel import load_many, render_many
 from feeds.read import ReadOptions, discover
 from feeds.render import FILE_NAMES
 from feeds.text import slugify
@@ -140,6 +139,8 @@ def _visible(settings: Settings, now: datetime, posts: list[Post]):
 
 def scan(settings: Settings, now: datetime, progress: Progress | None = None) -> Scan:
     """Read every post file without the cache; what `feeds check` reports."""
+    from feeds.parallel import load_many
+
     files = discover(settings.sources)
     loaded = load_many(files, read_options(settings), settings.jobs, _stage(progress, "read", len(files)))
     result = Scan(files=len(files))
@@ -214,24 +215,24 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
     listing = list_files(settings.sources)
     known = cache.entries() if cache is not None else {}
     state_before = cache.state if cache is not None else ""
-    fresh: list[tuple[str, Path]] = []
+    fresh: list[tuple[str, str]] = []
     reused: list[str] = []
     for display, path, size, mtime_ns in listing:
         entry = known.get(display)
-        if (
-            entry is not None
-            and size >= 0
-            and entry.size == size
-            and entry.mtime_ns == mtime_ns
-            and mtime_ns < entry.read_ns - RACY_NS
-        ):
+        # same size and mtime, and modified well before it was read: trust the cache
+        if entry is not None and size >= 0 and entry[0] == size and entry[1] == mtime_ns < entry[2] - RACY_NS:
             reused.append(display)
         else:
             fresh.append((display, path))
-    loaded = load_many(fresh, options, settings.jobs, _stage(progress, "read", len(fresh)))
+    loaded = []
+    if fresh:
+        from feeds.parallel import load_many
+
+        loaded = load_many(fresh, options, settings.jobs, _stage(progress, "read", len(fresh)))
 
     listed = {display for display, *_ in listing}
     removed = {path for path in known if path not in listed}
+    digests = cache.digests(path for path, _ in fresh if path in known) if cache is not None else {}
     changed: set[str] = set()
     store = []
     records: dict[str, Record] = {}
@@ -244,7 +245,7 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
                 removed.add(path)
             changed.add(path)
             continue
-        if entry is None or entry.digest != item.digest:
+        if entry is None or digests.get(path) != item.digest:
             changed.add(path)
         store.append(
             (path, Entry(item.size, item.mtime_ns, item.digest, read_ns), item.result.post, item.result.problems)
@@ -339,7 +340,6 @@ def _write_phase(
     progress: Progress | None,
 ) -> None:
     out = settings.out
-    remove_temp_files(out)
     manifest = manifests.load(out)
     fingerprint = render_fingerprint(settings)
     out_key = os.path.realpath(out)
@@ -356,12 +356,15 @@ def _write_phase(
         and not phase.changed
         and not phase.removed
         and not coming_due
-        and all((out / relative).is_file() for relative in manifest.current)
+        and all(os.path.isfile(os.path.join(out, relative)) for relative in manifest.current)
     ):
         report.posts = manifest.posts
         report.feeds = len(manifest.current)
         return  # nothing changed: nothing to render, nothing to touch
 
+    # Temp files of a killed build: that build never reached the nothing-changed
+    # state above (it had changed the cache, or not yet written the manifest).
+    remove_temp_files(out)
     records = phase.records()
     posts = [record.post for path in phase.order if (record := records.get(path)) and record.post]
     visible, notes, new_next_due = _visible(settings, now, posts)
@@ -381,9 +384,10 @@ def _write_phase(
             for task in tasks
             if (task[2].kind, task[2].slug) in affected
             or task[0] not in manifest.current
-            or not (out / task[0]).is_file()
+            or not os.path.isfile(os.path.join(out, task[0]))
         ]
     if tasks:
+        from feeds.parallel import render_many
         from feeds.render import renderer
 
         render_for = {fmt: renderer(fmt) for fmt in settings.formats}

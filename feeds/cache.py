@@ -139,14 +139,22 @@ class Cache:
 
     # --- reading --------------------------------------------------------------
 
-    def entries(self) -> dict[str, Entry]:
+    def entries(self) -> dict[str, tuple[int, int, int]]:
+        """(size, mtime_ns, read_ns) of every known file."""
         assert self.db is not None
         return {
-            path: Entry(size, mtime_ns, digest, read_ns)
-            for path, size, mtime_ns, digest, read_ns in self.db.execute(
-                "SELECT path, size, mtime_ns, digest, read_ns FROM files"
-            )
+            path: (size, mtime_ns, read_ns)
+            for path, size, mtime_ns, read_ns in self.db.execute("SELECT path, size, mtime_ns, read_ns FROM files")
         }
+
+    def digests(self, paths) -> dict[str, bytes]:
+        assert self.db is not None
+        found = {}
+        for path in paths:
+            row = self.db.execute("SELECT digest FROM files WHERE path = ?", (path,)).fetchone()
+            if row is not None:
+                found[path] = row[0]
+        return found
 
     def records(self, paths=None) -> dict[str, Record]:
         """Parsed results, of every file or of the given paths."""

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from feeds.dates import DateError, parse_timezone
 from feeds.errors import ConfigError
@@ -158,6 +157,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _read_jekyll(path: Path) -> dict[str, Any]:
+    import yaml
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:

@@ -6,7 +6,6 @@ import re
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil import parser as dateutil_parser
 
 # The common forms, parsed without dateutil: "2022-06-01 16:03:57 +0800",
 # "2022-06-01T16:03:57+08:00", "2022-06-01 16:03", "2022-06-01", "...Z".
@@ -80,11 +79,11 @@ def to_datetime(value: object, zone: tzinfo) -> datetime | None:
     try:
         if match:
             return _from_match(match, zone)
+        from dateutil import parser as dateutil_parser  # only for the uncommon forms
+
         parsed = dateutil_parser.parse(text, default=datetime(1, 1, 1))
     except (ValueError, OverflowError) as exc:
         raise DateError(f"cannot read date {value!r}: {exc}") from exc
-    except dateutil_parser.ParserError as exc:  # pragma: no cover - a ValueError subclass
-        raise DateError(f"cannot read date {value!r}") from exc
     if parsed.tzinfo is None:
         return localize(parsed, zone)
     return fixed(parsed)

@@ -6,12 +6,11 @@ Pure functions on text; no I/O.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 import yaml
-from frontmatter import YAMLHandler
 
-_YAML = YAMLHandler()
 _FENCE = re.compile(r"-{3,}[ \t]*")
 _CLOSE = re.compile(r"(?:-{3,}|\.{3})[ \t]*")
 
@@ -58,8 +57,10 @@ def parse(front: str, first_line: int) -> Parsed:
     simple = parse_simple(front)
     if simple is not None:
         return Parsed(simple)
+    from frontmatter import YAMLHandler  # python-frontmatter's YAML loader (libyaml when present)
+
     try:
-        meta = _YAML.load(front) if front.strip() else {}
+        meta = YAMLHandler().load(front) if front.strip() else {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = first_line + mark.line if mark is not None else None
@@ -74,6 +75,14 @@ def parse(front: str, first_line: int) -> Parsed:
         )
     except RecursionError:
         return Parsed(None, ((first_line, "front matter is nested too deeply"),))
+    except (ValueError, OverflowError) as exc:
+        # YAML's own constructors reject some values (a timestamp such as 2024-02-30)
+        recovered, notes = parse_flat(front, first_line)
+        return Parsed(
+            recovered or None,
+            ((first_line, f"front matter has a value YAML cannot take ({exc}); read it line by line"), *notes),
+            recovered=bool(recovered),
+        )
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
@@ -95,6 +104,12 @@ _RESERVED_KEYS = frozenset("y n yes no on off true false null".split())
 _RESOLVER = yaml.resolver.Resolver()
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _STR_TAG = "tag:yaml.org,2002:str"
+
+
+@lru_cache(maxsize=4096)  # "layout: post", "categories: emnews" repeat in every post
+def _plain_tag(value: str) -> str:
+    """The type YAML gives a plain (unquoted) scalar."""
+    return _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
 
 
 def parse_simple(front: str) -> dict | None:
@@ -128,12 +143,16 @@ def parse_simple(front: str) -> dict | None:
         elif first in _PLAIN_START_BAD or ": " in value or " #" in value or value.endswith(":") or "\t" in value:
             return None
         else:
-            tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+            tag = _plain_tag(value)
             if tag == _STR_TAG:
                 meta[key] = value
             else:
                 node = yaml.ScalarNode(tag, value)
-                meta[key] = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, node)
+                try:
+                    meta[key] = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, node)
+                except (ValueError, OverflowError):
+                    meta[key] = value  # "2024-02-30": YAML would fail; the date check reports it
+
     return meta
 
 

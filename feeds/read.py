@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import reprlib
 import stat
 import time as clock
 import re
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from pathlib import Path
 
-from feeds import fm
 from feeds.dates import DateError, filename_date, localize, to_datetime
 from feeds.model import Post, Problem, ReadResult, Severity
 from feeds.text import one_line, plain_text, truncate, xml_safe
@@ -22,7 +22,17 @@ SUMMARY_KEYS = ("summary", "description", "excerpt")
 LINK_KEYS = ("source", "source_url", "link", "canonical_url")
 UPDATED_KEYS = ("last_modified_at", "updated")
 SETTLE_NS = 100_000_000  # a file modified less than 0.1 s ago is re-checked before use
-_AUTOLINK_LINE = re.compile(r"<(https?://[^<>\s]+)>")
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxlist, _BRIEF.maxdict, _BRIEF.maxstring, _BRIEF.maxother = 2, 3, 3, 60, 60
+
+
+def brief(value: object) -> str:
+    """A short repr for messages; bounded even for huge or aliased YAML values."""
+    return _BRIEF.repr(value)
+
+
+_AUTOLINK_LINES = re.compile(r"^[ \t]*<(https?://[^<>\s]+)>[ \t]*$", re.M)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _LINK_ONLY = re.compile(r"<[^<>\s]*>")
 
 
@@ -39,29 +49,46 @@ class ReadOptions:
 # --- finding files --------------------------------------------------------------
 
 
-def discover(sources: tuple[Path, ...]) -> list[tuple[str, Path]]:
+def discover(sources: tuple[Path, ...]) -> list[tuple[str, str]]:
     """Every post file under the sources, in a deterministic order.
 
     Sources keep the order given; inside a directory files are ordered by
     their relative path. Hidden files and directories are skipped; symlinked
     directories are not followed. Returns (display path, path) pairs.
     """
-    found: list[tuple[str, Path]] = []
+    found: list[tuple[str, str]] = []
     for source in sources:
-        if not source.is_dir():
-            found.append((str(source), source))
+        top = str(source)
+        if not os.path.isdir(top):
+            found.append((top, top))
             continue
         inside: list[str] = []
-        for root, dirs, files in os.walk(source):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            rel_root = os.path.relpath(root, source)
-            for name in files:
-                if name.startswith(".") or not name.lower().endswith(POST_SUFFIXES):
-                    continue
-                inside.append(name if rel_root == "." else os.path.join(rel_root, name))
-        for rel in sorted(inside):
-            found.append((os.path.join(str(source), rel), source / rel))
+        _collect(top, "", inside)
+        inside.sort()
+        prefix = os.path.join(top, "")
+        for rel in inside:
+            path = prefix + rel
+            found.append((path, path))
     return found
+
+
+def _collect(directory: str, prefix: str, into: list[str]) -> None:
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return  # an unreadable subdirectory: its posts cannot be listed (nor read)
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
+            continue
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            continue
+        if is_dir:
+            _collect(entry.path, prefix + name + os.sep, into)
+        elif name.lower().endswith(POST_SUFFIXES):
+            into.append(prefix + name)
 
 
 # --- reading one file ----------------------------------------------------------
@@ -77,19 +104,21 @@ class Loaded:
     digest: bytes  # of the bytes read; b"" when none
 
 
-def read_file(display: str, path: Path, options: ReadOptions) -> ReadResult:
+def read_file(display: str, path: str | Path, options: ReadOptions) -> ReadResult:
     """Read one post file. Problems (I/O, encoding, content) come back as values."""
     return load_file(display, path, options).result
 
 
-def load_file(display: str, path: Path, options: ReadOptions) -> Loaded:
+def load_file(display: str, path: str | Path, options: ReadOptions) -> Loaded:
     """Read one post file, with its size, mtime and a digest of its bytes."""
     data, info, problem = _read_bytes(display, path, options.max_size)
     if problem is not None:
         return Loaded(ReadResult(display, None, (problem,)), -1, 0, b"")
     assert data is not None and info is not None
     digest = hashlib.blake2b(data, digest_size=16).digest()
-    return Loaded(_decode_and_parse(data, display, Path(path).name, options), info.st_size, info.st_mtime_ns, digest)
+    return Loaded(
+        _decode_and_parse(data, display, os.path.basename(path), options), info.st_size, info.st_mtime_ns, digest
+    )
 
 
 def _decode_and_parse(data: bytes, display: str, filename: str, options: ReadOptions) -> ReadResult:
@@ -107,26 +136,41 @@ def _decode_and_parse(data: bytes, display: str, filename: str, options: ReadOpt
     return parse_post(text, display, filename, options)
 
 
-def _read_bytes(display: str, path: Path, max_size: int) -> tuple[bytes | None, os.stat_result | None, Problem | None]:
+def _read_bytes(
+    display: str, path: str | Path, max_size: int
+) -> tuple[bytes | None, os.stat_result | None, Problem | None]:
     """Read a file whole, making sure it did not change while we read it."""
     for _attempt in range(3):
         try:
-            with open(path, "rb") as handle:
-                before = os.fstat(handle.fileno())
-                if not _is_regular(before.st_mode):
-                    return None, None, Problem(display, "not a regular file")
-                if before.st_size > max_size:
-                    return None, None, Problem(
-                        display, f"file is {before.st_size} bytes, over --max-post-size {max_size}"
-                    )
-                data = handle.read(max_size + 1)
-                after = os.fstat(handle.fileno())
+            # O_NONBLOCK: a FIFO must not hang the build (no effect on regular files)
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
         except FileNotFoundError:
             return None, None, Problem(display, "file vanished while being read")
         except IsADirectoryError:
             return None, None, Problem(display, "is a directory, not a post file")
         except OSError as exc:
             return None, None, Problem(display, f"cannot read: {exc.strerror or exc}")
+        try:
+            before = os.fstat(fd)
+            if not stat.S_ISREG(before.st_mode):
+                return None, None, Problem(display, "not a regular file")
+            if before.st_size > max_size:
+                return None, None, Problem(display, f"file is {before.st_size} bytes, over --max-post-size {max_size}")
+            chunks = []
+            remaining = max_size + 1
+            while remaining > 0:
+                wanted = min(remaining, max(before.st_size + 1, 65536))
+                chunk = os.read(fd, wanted)
+                chunks.append(chunk)
+                remaining -= len(chunk)
+                if len(chunk) < wanted:
+                    break  # a short read of a regular file is its end
+            data = b"".join(chunks)
+            after = os.fstat(fd)
+        except OSError as exc:
+            return None, None, Problem(display, f"cannot read: {exc.strerror or exc}")
+        finally:
+            os.close(fd)
         if len(data) > max_size:
             return None, None, Problem(display, f"file grew over --max-post-size {max_size} while being read")
         unchanged = (
@@ -138,7 +182,7 @@ def _read_bytes(display: str, path: Path, max_size: int) -> tuple[bytes | None, 
     return None, None, Problem(display, "file kept changing while being read; try again later")
 
 
-def _settled(path: Path, info: os.stat_result) -> bool:
+def _settled(path: str | Path, info: os.stat_result) -> bool:
     """False if a file modified a moment ago changes again within SETTLE_NS.
 
     A writer that truncates and then writes in pieces leaves a file that
@@ -156,15 +200,13 @@ def _settled(path: Path, info: os.stat_result) -> bool:
     return (again.st_ino, again.st_size, again.st_mtime_ns) == (info.st_ino, info.st_size, info.st_mtime_ns)
 
 
-def _is_regular(mode: int) -> bool:
-    return stat.S_ISREG(mode)
-
-
 # --- parsing (pure) --------------------------------------------------------------
 
 
 def parse_post(text: str, display: str, filename: str, options: ReadOptions) -> ReadResult:
     """Turn a post's text into a Post, or say why not. Pure: no I/O, no clock."""
+    from feeds import fm  # YAML machinery: imported only when a post is parsed
+
     if text.startswith("\ufeff"):
         text = text[1:]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -312,7 +354,7 @@ def _names(meta: dict, singular: str, plural: str, warn) -> tuple[str, ...]:
     names: dict[str, None] = {}
     for item in raw:
         if isinstance(item, list):
-            warn(f"{key}: a nested list {item!r:.60}; flattened")
+            warn(f"{key}: a nested list {brief(item)}; flattened")
             for sub in item:
                 text = _text_value(sub, key, warn)
                 if text:
@@ -335,22 +377,32 @@ def _summary(meta: dict, body: str, warn) -> str:
                 return text
         else:
             warn(f"{key} is a {type(value).__name__}, not text; ignored")
-    blocks = [block for block in re.split(r"\n[ \t]*\n", body) if block.strip()]
-    if not blocks:
-        return ""
-    first = blocks[0].strip().split("\n")
-    if first[0].lstrip().startswith(">"):
-        quoted = [line.lstrip()[1:] for line in first if line.lstrip().startswith(">")]
-        text = plain_text("\n".join(quoted))
-        if text:
-            return text
-    for block in blocks:
-        if _LINK_ONLY.fullmatch(block.strip()):
+    for index, block in enumerate(_blocks(body)):
+        stripped = block.strip()
+        if index == 0 and stripped.startswith(">"):
+            quoted = [line.lstrip()[1:] for line in stripped.split("\n") if line.lstrip().startswith(">")]
+            text = plain_text("\n".join(quoted))
+            if text:
+                return text
+        if _LINK_ONLY.fullmatch(stripped):
             continue
         text = plain_text(block)
         if text:
             return text
     return ""
+
+
+def _blocks(body: str):
+    """The body's non-blank paragraphs, first to last, found lazily (bodies can be long)."""
+    position = 0
+    for separator in _BLANK_LINE.finditer(body):
+        block = body[position : separator.start()]
+        if block.strip():
+            yield block
+        position = separator.end()
+    block = body[position:]
+    if block.strip():
+        yield block
 
 
 def _source_link(meta: dict, body: str, warn) -> str | None:
@@ -361,11 +413,9 @@ def _source_link(meta: dict, body: str, warn) -> str | None:
         url = absolute_url(value) if isinstance(value, str) else None
         if url is not None:
             return url
-        warn(f"{key}: {str(value)[:80]!r} is not an absolute http(s) URL; ignored")
-    for line in reversed(body.split("\n")):
-        match = _AUTOLINK_LINE.fullmatch(line.strip())
-        if match:
-            url = absolute_url(match.group(1))
-            if url is not None:
-                return url
+        warn(f"{key}: {brief(value)} is not an absolute http(s) URL; ignored")
+    for match in reversed(_AUTOLINK_LINES.findall(body)):
+        url = absolute_url(match)
+        if url is not None:
+            return url
     return None

@@ -20,6 +20,8 @@ def xml_safe(text: str) -> str:
 
 def one_line(text: str) -> str:
     """XML-safe, whitespace (newlines too) collapsed to single spaces, trimmed."""
+    if text.isprintable():  # no controls, no separators but " ": nothing XML forbids
+        return text.strip() if "  " not in text else _WS.sub(" ", text).strip()
     return _WS.sub(" ", xml_safe(text)).strip()
 
 

@@ -100,6 +100,8 @@ _PLACEHOLDER = re.compile(r":([a-z_]+)")
 _PRETTY_UNSAFE = re.compile(r"[^\w._~!$&'()+,;=@]+")
 _DEFAULT_UNSAFE = re.compile(r"[^\w]+")
 _JEKYLL_SAFE_PATH = re.compile(r"[a-zA-Z0-9./-]+")
+# A path that is already a valid, percent-encoded URI path.
+_ENCODED_PATH = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*")
 
 
 def _slugify_pretty(text: str) -> str:
@@ -112,6 +114,7 @@ def _slugify_default(text: str) -> str:
     return _DEFAULT_UNSAFE.sub("-", text).strip("-").lower().replace("_", "-")
 
 
+@lru_cache(maxsize=4096)  # category names repeat in every post
 def _escape_path(value: str) -> str:
     # Jekyll's URL.escape_path: leave plain paths alone, else percent-encode.
     if not value or _JEKYLL_SAFE_PATH.fullmatch(value):
@@ -137,12 +140,13 @@ def expand_permalink(
     for literal, name in parts:
         out.append(literal)
         if name is not None:
-            out.append(_escape_path(_PLACEHOLDERS[name](date, slug, categories, output_ext)))
+            value = _PLACEHOLDERS[name](date, slug, categories, output_ext)
+            out.append(value if name in _PLAIN_PLACEHOLDERS else _escape_path(value))
     expanded = "".join(out)
     # Jekyll's URL#sanitize_url: a leading "/", no "..", no "./", no "//".
     expanded = ("/" + expanded).replace("..", "/").replace("./", "")
     expanded = _SLASHES.sub("/", expanded)
-    if _JEKYLL_SAFE_PATH.fullmatch(expanded):
+    if _ENCODED_PATH.fullmatch(expanded):
         return expanded
     return _quote_loose(expanded, _URL_SAFE.replace("?", "").replace("#", ""))
 
@@ -174,6 +178,11 @@ _PLACEHOLDERS = {
     "path": lambda d, s, c, e: s,
     "output_ext": lambda d, s, c, e: e,
 }
+# Placeholders whose values are ASCII letters and digits: never escaped.
+_PLAIN_PLACEHOLDERS = frozenset(
+    "year short_year month i_month short_month long_month day i_day y_day hour minute second "
+    "week short_day long_day".split()
+)
 _SLASHES = re.compile(r"/{2,}")
 
 

@@ -1,0 +1,39 @@
+"""Shared test helpers. No network: everything here reads local files."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from feeds.config import load
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "posts"
+# The real-world sample lives beside the repository (../shared/corpus/finews-sample);
+# FEEDS_CORPUS overrides. Tests that need it skip with a reason when it is absent.
+CORPUS = Path(os.environ.get("FEEDS_CORPUS", REPO.parent / "shared" / "corpus" / "finews-sample"))
+
+# A fixed clock for builds: after every example and corpus post.
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def settings_for(*sources: Path, out: Path, cwd: Path | None = None, **flags):
+    """Settings as the CLI would make them from these flags (None = not given)."""
+    flags = {"sources": [Path(s) for s in sources], "out": out, **flags}
+    return load(flags, cwd or Path.cwd())
+
+
+def parse(path: Path):
+    """Parse a written feed with feedparser, a real reader library."""
+    return feedparser.parse(path.read_bytes())
+
+
+@pytest.fixture
+def corpus() -> Path:
+    if not (CORPUS / "_posts").is_dir():
+        pytest.skip(f"real-world sample not found at {CORPUS} (set FEEDS_CORPUS)")
+    return CORPUS

@@ -1,0 +1,339 @@
+"""The command line, driven through typer's CliRunner (and once as ``python -m feeds``)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import EXAMPLE, REPO, parse
+from feeds.cli import app
+
+BUILD_OPTIONS = (
+    "--out", "--site-url", "--title", "--author", "--lang", "--timezone", "--limit", "--formats",
+    "--link", "--summary-length", "--permalink", "--future", "--config", "--quiet", "--verbose",
+)
+SUMMARY_LINE = re.compile(r"feeds: (\d+) posts read, (\d+) skipped; (\d+) feed files written, (\d+) unchanged in .+")
+BROKEN_POST = "---\ntitle: \"broken\"\ndate: 2024-05-07 09:00:00 +0800\ncategories: emnews\n\nthe closing fence is missing\n"
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def md_files(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.md"))
+
+
+def distinct_posts(root: Path) -> int:
+    """Posts the example gives: a file name in two folders is one post."""
+    return len({p.name for p in md_files(root)})
+
+
+def feed_files(out: Path) -> list[Path]:
+    return sorted(out.rglob("*.xml"))
+
+
+def cache_flag(tmp_path: Path) -> list[str]:
+    """Keep the build cache in tmp, never beside the repository's posts/feeds.toml."""
+    return ["--cache", str(tmp_path / "cache.sqlite")]
+
+
+@pytest.fixture
+def site(tmp_path) -> Path:
+    """A copy of the example site (posts/ with feeds.toml)."""
+    dest = tmp_path / "posts"
+    shutil.copytree(EXAMPLE, dest, ignore=shutil.ignore_patterns(".*"))  # not a cache
+    return dest
+
+
+@pytest.fixture
+def broken_site(site) -> tuple[Path, Path]:
+    bad = site / "_posts" / "2024-05-07-broken.md"
+    bad.write_text(BROKEN_POST, "utf-8")
+    return site, bad
+
+
+# --- version and help ---------------------------------------------------------------
+
+
+def declared_version() -> str:
+    """The version the source declares: pyproject's, or the attribute it points to."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))["project"]
+    if "version" in project:
+        return project["version"]
+    m = re.search(r'^__version__\s*=\s*["\']([^"\']+)["\']', (REPO / "feeds" / "__init__.py").read_text("utf-8"), re.M)
+    assert m, "no version declared"
+    return m.group(1)
+
+
+def test_version(runner):
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    expected = declared_version()
+    assert re.fullmatch(r"\d+\.\d+.*", expected)
+    assert result.stdout.strip() == f"feeds {expected}"
+
+
+def test_python_m_feeds_version(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "feeds", "--version"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"feeds {declared_version()}"
+
+
+def test_build_help_lists_every_option_and_an_example(runner):
+    result = runner.invoke(app, ["build", "--help"])
+    assert result.exit_code == 0
+    text = result.stdout
+    for option in BUILD_OPTIONS:
+        assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", text), option
+    assert "Example" in text
+    assert re.search(r"^\s+feeds build\b", text, re.M), "no example command line"
+
+
+# --- build: success -----------------------------------------------------------------
+
+
+def test_build_example_exit_zero_and_summary_line(runner, tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["build", str(EXAMPLE), "--out", str(out), "--limit", "0", *cache_flag(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    m = SUMMARY_LINE.fullmatch(lines[0])
+    assert m, lines[0]
+    read, skipped, written, unchanged = map(int, m.groups())
+    assert read == distinct_posts(EXAMPLE)
+    assert skipped == 0
+    assert written == len(feed_files(out)) > 0
+    assert unchanged == 0
+    assert str(out) in lines[0]
+    assert result.stderr == ""
+    assert len(parse(out / "atom.xml").entries) == distinct_posts(EXAMPLE)
+
+
+def test_quiet_prints_nothing_on_success(runner, tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["build", str(EXAMPLE), "--out", str(out), "--quiet", *cache_flag(tmp_path)])
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert result.stderr == ""
+    assert (out / "atom.xml").is_file()
+
+
+# --- build: a bad post ----------------------------------------------------------------
+
+
+def test_bad_post_exit_one_names_the_file_and_good_posts_are_written(runner, broken_site, tmp_path):
+    site, bad = broken_site
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["build", str(site), "--out", str(out), "--limit", "0"])
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert re.fullmatch(rf"{re.escape(str(bad))}(:\d+)?: error: \S.*", lines[0]), lines[0]
+    good = distinct_posts(site) - 1
+    entries = parse(out / "atom.xml").entries
+    assert len(entries) == good
+    assert all("broken" not in e.id for e in entries)
+    m = SUMMARY_LINE.fullmatch(result.stdout.strip())
+    assert m and int(m.group(1)) == good and int(m.group(2)) == 1
+
+
+# --- build: usage errors, nothing written -------------------------------------------
+
+
+def _assert_usage_error(result, out: Path):
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert result.stderr.strip(), "a usage error must say why on stderr"
+    assert result.stdout == ""
+    assert not out.exists(), "nothing may be written on a usage error"
+
+
+def test_unknown_format_exit_two(runner, tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["build", str(EXAMPLE), "--out", str(out), "--formats", "atom,json", *cache_flag(tmp_path)])
+    _assert_usage_error(result, out)
+    assert "json" in result.stderr
+
+
+def test_missing_source_exit_two(runner, tmp_path):
+    out = tmp_path / "out"
+    missing = tmp_path / "no-such-posts"
+    result = runner.invoke(app, ["build", str(missing), "--out", str(out), "--site-url", "https://example.org"])
+    _assert_usage_error(result, out)
+    assert "no-such-posts" in result.stderr
+
+
+def test_bad_timezone_exit_two(runner, tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["build", str(EXAMPLE), "--out", str(out), "--timezone", "Mars/Olympus_Mons", *cache_flag(tmp_path)]
+    )
+    _assert_usage_error(result, out)
+    assert "Mars/Olympus_Mons" in result.stderr
+
+
+def test_missing_site_url_exit_two(runner, tmp_path, monkeypatch):
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    shutil.copy(EXAMPLE / "_posts" / "2024-05-04-edge-ai-module.md", posts)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["build", "posts", "--out", str(out)])
+    _assert_usage_error(result, out)
+    assert "site" in result.stderr.lower() and "url" in result.stderr.lower()
+
+
+# --- settings precedence --------------------------------------------------------------
+
+POST = """---
+title: "Precedence post"
+date: 2024-03-04 05:06:07
+categories: lab
+---
+
+Body text.
+"""
+
+
+def _jekyll_site(root: Path, config: str | None, toml: str | None) -> Path:
+    (root / "_posts").mkdir(parents=True)
+    (root / "_posts" / "2024-03-04-precedence.md").write_text(POST, "utf-8")
+    if config is not None:
+        (root / "_config.yml").write_text(config, "utf-8")
+    if toml is not None:
+        (root / "feeds.toml").write_text(toml, "utf-8")
+    return root
+
+
+JEKYLL = "url: https://jekyll.example.com\ntitle: Jekyll Title\nauthor: Jekyll Author\nlang: ja\ntimezone: Asia/Tokyo\n"
+TOML = (
+    'site_url = "https://toml.example.com"\ntitle = "Toml Title"\nauthor = "Toml Author"\n'
+    'lang = "de"\ntimezone = "Europe/Berlin"\n'
+)
+
+
+def _build_here(runner, root: Path, monkeypatch, *flags: str):
+    monkeypatch.chdir(root)
+    result = runner.invoke(app, ["build", "_posts", "--out", "out", *flags])
+    assert result.exit_code == 0, result.output
+    atom = parse(root / "out" / "atom.xml")
+    assert not atom.bozo
+    return atom
+
+
+def test_precedence_jekyll_over_defaults(runner, tmp_path, monkeypatch):
+    root = _jekyll_site(tmp_path / "site", JEKYLL, None)
+    atom = _build_here(runner, root, monkeypatch)
+    assert atom.feed.title == "Jekyll Title"
+    assert atom.feed.author == "Jekyll Author"
+    assert atom.feed.language == "ja"
+    assert atom.feed.id.startswith("https://jekyll.example.com/")
+    assert atom.entries[0].published.endswith("+09:00")  # Asia/Tokyo for a date without offset
+
+
+def test_precedence_toml_over_jekyll(runner, tmp_path, monkeypatch):
+    root = _jekyll_site(tmp_path / "site", JEKYLL, TOML)
+    atom = _build_here(runner, root, monkeypatch)
+    assert atom.feed.title == "Toml Title"
+    assert atom.feed.author == "Toml Author"
+    assert atom.feed.language == "de"
+    assert atom.feed.id.startswith("https://toml.example.com/")
+    assert atom.entries[0].published.endswith("+01:00")  # Europe/Berlin in March
+
+
+def test_precedence_flags_over_toml(runner, tmp_path, monkeypatch):
+    root = _jekyll_site(tmp_path / "site", JEKYLL, TOML)
+    atom = _build_here(
+        runner, root, monkeypatch,
+        "--title", "Flag Title", "--author", "Flag Author", "--lang", "fr",
+        "--site-url", "https://flag.example.com", "--timezone", "+0530",
+    )
+    assert atom.feed.title == "Flag Title"
+    assert atom.feed.author == "Flag Author"
+    assert atom.feed.language == "fr"
+    assert atom.feed.id.startswith("https://flag.example.com/")
+    assert atom.entries[0].published.endswith("+05:30")
+    rss = parse(root / "out" / "rss.xml")
+    assert rss.feed.title == "Flag Title"
+
+
+def test_defaults_without_any_config(runner, tmp_path, monkeypatch):
+    root = _jekyll_site(tmp_path / "site", None, None)
+    atom = _build_here(runner, root, monkeypatch, "--site-url", "https://bare.example.com")
+    assert atom.feed.title == "bare.example.com"  # no title anywhere: the site's host
+    assert atom.feed.language == "en"
+    assert atom.entries[0].published.endswith(("+00:00", "Z"))  # UTC
+
+
+def test_explicit_config_file_is_used(runner, tmp_path, monkeypatch):
+    root = _jekyll_site(tmp_path / "site", JEKYLL, None)
+    other = tmp_path / "elsewhere.toml"
+    other.write_text('title = "Elsewhere Title"\n', "utf-8")
+    atom = _build_here(runner, root, monkeypatch, "--config", str(other))
+    assert atom.feed.title == "Elsewhere Title"
+    assert atom.feed.id.startswith("https://jekyll.example.com/")  # the rest still from _config.yml
+
+
+# --- check ----------------------------------------------------------------------------
+
+
+def test_check_clean_example(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["check", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    last = result.stdout.strip().splitlines()[-1]
+    assert re.search(rf"\b{len(md_files(EXAMPLE))} files\b", last), last
+    assert re.search(rf"\b{distinct_posts(EXAMPLE)} posts\b", last), last
+    assert re.search(r"\b0 error", last), last
+    assert list(tmp_path.iterdir()) == [], "check must write nothing"
+
+
+def test_check_reports_problems_and_count(runner, broken_site, tmp_path, monkeypatch):
+    site, bad = broken_site
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    result = runner.invoke(app, ["check", str(site)])
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.strip().splitlines()
+    problem_lines = [l for l in lines if l.startswith(str(bad))]
+    assert len(problem_lines) == 1
+    assert re.fullmatch(rf"{re.escape(str(bad))}(:\d+)?: error: \S.*", problem_lines[0])
+    assert re.search(r"\b1 error", lines[-1]), lines[-1]
+    assert re.search(rf"\b{len(md_files(site))} files\b", lines[-1]), lines[-1]
+    assert re.search(rf"\b{distinct_posts(site) - 1} posts\b", lines[-1]), lines[-1]
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_check_json(runner, broken_site, tmp_path, monkeypatch):
+    site, bad = broken_site
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["check", str(site), "--format", "json"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["errors"] == 1
+    assert data["files"] == len(md_files(site))
+    assert data["posts"] == distinct_posts(site) - 1
+    errors = [p for p in data["problems"] if p["severity"] == "error"]
+    assert [p["path"] for p in errors] == [str(bad)]
+    assert errors[0]["message"]
+
+
+def test_check_json_clean_is_valid_and_exit_zero(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["check", str(EXAMPLE), "--format", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["errors"] == 0
+    assert data["posts"] == distinct_posts(EXAMPLE)

@@ -1,0 +1,249 @@
+"""Property tests: arbitrary (valid-YAML) posts always give valid feeds inside --out.
+
+Titles, category/tag names and bodies come from the whole Unicode range
+(hypothesis' default text alphabet: controls, astral planes, combining marks;
+no lone surrogates, which a UTF-8 file cannot hold). The front matter is
+written by yaml.safe_dump, so it is always valid YAML; what is under test is
+everything feeds does after that. The expected titles are computed here with
+an independent XML-Char filter, not with feeds.text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import unicodedata
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import feedparser
+import yaml
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from conftest import NOW, settings_for
+from feeds.build import build
+from feeds.fm import parse as fm_parse
+from feeds.fm import parse_flat
+from feeds.read import ReadOptions, parse_post
+from feeds.text import slug_key, slugify
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+OPTIONS = ReadOptions(site_url="https://example.org", timezone=ZoneInfo("Asia/Shanghai"))
+
+# XML 1.0 Char, and whitespace collapsing as documented for titles (one line).
+_XML_FORBIDDEN = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_WS = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    return _WS.sub(" ", _XML_FORBIDDEN.sub("", text)).strip()
+
+
+# --- strategies ---------------------------------------------------------------------------
+
+names = st.text(max_size=40)
+offsets = st.integers(min_value=-14 * 60, max_value=14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
+naive_dates = st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(2025, 12, 30))
+aware_dates = st.builds(lambda dt, tz: dt.replace(tzinfo=tz), naive_dates, offsets)
+# A NUL byte marks a binary file (see bad_posts/2024-06-06-nul-bytes.md), so bodies have none.
+bodies = st.text().map(lambda s: s.replace("\x00", ""))
+
+
+@st.composite
+def posts(draw):
+    front: dict = {}
+    if draw(st.booleans()):
+        front["title"] = draw(st.text())
+    front["date"] = draw(st.one_of(naive_dates, aware_dates))
+    if draw(st.booleans()):
+        front["categories"] = draw(st.lists(names, max_size=4))
+    if draw(st.booleans()):
+        front["tags"] = draw(st.lists(names, max_size=4))
+    return front, draw(bodies), draw(st.booleans())
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def write_posts(src: Path, drawn) -> list[tuple[str, dict]]:
+    written = []
+    for i, (front, body, allow_unicode) in enumerate(drawn):
+        slug = f"post-{i}"
+        text = "---\n" + yaml.safe_dump(front, allow_unicode=allow_unicode) + "---\n" + body
+        (src / f"{slug}.md").write_bytes(text.encode("utf-8"))
+        written.append((slug, front))
+    return written
+
+
+def feed_files(out: Path) -> list[Path]:
+    found = []
+    for dirpath, _dirs, files in os.walk(out):
+        for name in files:
+            if Path(dirpath) == out and name.startswith(".feeds"):
+                continue  # the build's own bookkeeping (lock, manifest), not a feed
+            found.append(Path(dirpath, name))
+    return found
+
+
+# --- the whole pipeline ------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(st.lists(posts(), min_size=1, max_size=5))
+def test_any_valid_yaml_posts_give_valid_feeds_inside_out(drawn):
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp, "src"), Path(tmp, "site", "out")
+        src.mkdir()
+        written = write_posts(src, drawn)
+        report = build(settings_for(src, out=out, limit=0, site_url="https://example.org", timezone="Asia/Shanghai"), NOW)
+        found = report.problems if hasattr(report, "problems") else report.scan.problems
+        problems = "\n".join(str(p) for p in found)
+        assert not [p for p in found if p.severity.value == "error"], problems
+
+        real_out = os.path.realpath(out)
+        files = feed_files(out)
+        assert files
+        for path in files:
+            assert os.path.commonpath([real_out, os.path.realpath(path)]) == real_out, path
+            data = path.read_bytes()
+            data.decode("utf-8")
+            etree.fromstring(data)
+            parsed = feedparser.parse(data)
+            assert not parsed.bozo, (path, parsed.get("bozo_exception"))
+
+        # Every post is in the all-posts feeds, with its title made XML-safe and one line.
+        expected_titles = sorted(clean(front.get("title") or "") or slug for slug, front in written)
+        atom = etree.parse(str(out / "atom.xml")).getroot()
+        entries = list(atom.iter(f"{ATOM}entry"))
+        assert len(entries) == len(written), problems
+        assert sorted(e.findtext(f"{ATOM}title") for e in entries) == expected_titles
+        rss = etree.parse(str(out / "rss.xml")).getroot()
+        assert sorted(i.findtext("title") for i in rss.iter("item")) == expected_titles
+
+        # Every non-empty category/tag name is an entry term.
+        expected_terms = {
+            clean(name) for _slug, front in written for name in [*front.get("categories", ()), *front.get("tags", ())]
+        } - {""}
+        terms = {c.get("term") for e in entries for c in e.iter(f"{ATOM}category")}
+        assert terms == expected_terms
+
+        # Category and tag feed directories have safe names.
+        for kind in ("categories", "tags"):
+            folder = out / kind
+            if not folder.exists():
+                continue
+            for child in folder.iterdir():
+                name = child.name
+                assert child.is_dir() and (child / "atom.xml").is_file(), child
+                assert "/" not in name and "\\" not in name and ".." not in name, repr(name)
+                assert not _CONTROL.search(name) and not name.startswith("."), repr(name)
+
+
+# --- slugify ------------------------------------------------------------------------------------
+
+SLUG_LIMIT = 120 + 1 + 8  # up to 120 bytes of name, then "-" and an 8-character hash
+any_text = st.text(alphabet=st.characters(blacklist_categories=()), max_size=200)  # surrogates too
+
+
+def assert_safe_slug(slug: str) -> None:
+    assert slug
+    assert "/" not in slug and "\\" not in slug and ".." not in slug, repr(slug)
+    assert not _CONTROL.search(slug), repr(slug)
+    assert not slug.startswith("."), repr(slug)
+    assert len(slug.encode("utf-8", "surrogatepass")) <= SLUG_LIMIT, repr(slug)
+
+
+@SETTINGS
+@given(st.text())
+def test_slugify_is_a_safe_file_name(name):
+    slug = slugify(name)
+    assert_safe_slug(slug)
+    slug.encode("utf-8")  # a real file name: no surrogates from surrogate-free input
+    assert slugify(name) == slug
+
+
+@SETTINGS
+@given(any_text)
+def test_slugify_never_fails_even_on_surrogates(name):
+    assert_safe_slug(slugify(name))
+
+
+@SETTINGS
+@given(st.text(), st.sampled_from(["upper", "lower", "NFKC", "NFKD", "NFC", "NFD", "casefold"]))
+def test_same_key_same_slug(name, variant):
+    other = getattr(name, variant)() if variant in ("upper", "lower", "casefold") else unicodedata.normalize(variant, name)
+    assume(slug_key(other) == slug_key(name))
+    assert slugify(other) == slugify(name)
+
+
+@SETTINGS
+@given(st.text(alphabet="abcdefghij字", min_size=130, max_size=300), st.text(min_size=1, max_size=5), st.text(min_size=1, max_size=5))
+def test_long_names_keep_apart(prefix, end_a, end_b):
+    assume(slug_key(prefix + end_a) != slug_key(prefix + end_b))
+    a, b = slugify(prefix + end_a), slugify(prefix + end_b)
+    assert_safe_slug(a)
+    assert_safe_slug(b)
+    assert a != b, (a, b)
+
+
+# --- front matter on arbitrary text ----------------------------------------------------------------
+
+
+@SETTINGS
+@given(any_text, st.integers(min_value=1, max_value=1000))
+def test_parse_flat_never_raises(front, first_line):
+    meta, notes = parse_flat(front, first_line)
+    assert isinstance(meta, dict) and all(isinstance(k, str) for k in meta)
+    last = first_line + front.count("\n")
+    for line, message in notes:
+        assert line is None or first_line <= line <= last, (line, first_line, last)
+        assert isinstance(message, str)
+
+
+@SETTINGS
+@given(st.text(), st.integers(min_value=1, max_value=100))
+def test_fm_parse_never_raises(front, first_line):
+    parsed = fm_parse(front, first_line)
+    assert parsed.meta is None or isinstance(parsed.meta, dict)
+
+
+# What the scraper writes: "key: value" lines with the value not escaped at all.
+KEYS = st.sampled_from(["title", "date", "categories", "tags", "category", "tag", "published", "permalink", "summary", "source", "updated"])
+DATE_LIKE = st.from_regex(
+    r"\A[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2})?)?( ?[+-][0-9]{1,2}(:?[0-9]{2})?| ?Z)?\Z"
+)
+RAW_VALUE = st.one_of(st.text(alphabet=st.characters(blacklist_characters="\n\r"), max_size=30), DATE_LIKE)
+
+
+def check_read(text: str, filename: str) -> None:
+    result = parse_post(text, f"_posts/{filename}", filename, OPTIONS)
+    if result.post is not None:
+        post = result.post
+        assert post.title and post.title == clean(post.title)
+        assert post.date.utcoffset() is not None
+        for name in (*post.categories, *post.tags):
+            assert name and name == clean(name)
+    else:
+        assert result.problems
+    for problem in result.problems:
+        assert problem.path == f"_posts/{filename}"
+        assert "\n" not in problem.message
+
+
+@SETTINGS
+@given(st.lists(st.tuples(KEYS, RAW_VALUE), max_size=8), bodies, st.sampled_from(["2024-05-01-x.md", "x.md"]))
+def test_scraper_front_matter_never_raises(lines, body, filename):
+    check_read("---\n" + "".join(f"{key}: {value}\n" for key, value in lines) + "---\n" + body, filename)
+
+
+@SETTINGS
+@given(DATE_LIKE, st.sampled_from(["date", "updated", "last_modified_at"]), st.sampled_from(["2024-05-01-x.md", "x.md"]))
+def test_any_date_like_value_never_raises(value, key, filename):
+    # Impossible days, months, hours and offsets ("2024-02-30", "+25:00") included.
+    check_read(f"---\ntitle: t\ndate: 2024-05-01\n{key}: {value}\n---\nBody.\n", filename)

@@ -1,0 +1,393 @@
+"""feeds.read: parse_post (pure) with Jekyll's semantics, read_file and discover."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from feeds.model import Severity
+from feeds.read import ReadOptions, discover, parse_post, read_file
+
+OPTIONS = ReadOptions(site_url="https://example.org", timezone=ZoneInfo("Asia/Shanghai"))
+NAME = "2021-12-08-202112082206734275.md"
+H8 = timedelta(hours=8)
+
+
+def parse(text: str, filename: str = NAME, **options):
+    opts = dataclasses.replace(OPTIONS, **options) if options else OPTIONS
+    return parse_post(text, f"_posts/{filename}", filename, opts)
+
+
+def post_of(text: str, filename: str = NAME, **options):
+    result = parse(text, filename, **options)
+    assert result.post is not None, result.problems
+    return result.post
+
+
+def doc(front: str, body: str = "Body text.\n") -> str:
+    """A post with the given front-matter lines."""
+    return f"---\n{front.strip()}\n---\n{body}"
+
+
+def severities(result) -> list[Severity]:
+    return [problem.severity for problem in result.problems]
+
+
+# --- dates -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("front", "expected_iso"),
+    [
+        ("date: 2022-06-01 16:03:57 +0800", "2022-06-01T16:03:57+08:00"),
+        ("date: 2022-06-01 16:03:57 +08:00", "2022-06-01T16:03:57+08:00"),  # a YAML timestamp
+        ("date: 2022-06-01 08:03:57 +0000", "2022-06-01T08:03:57+00:00"),
+        ("date: '2022-06-01T16:03:57-04:00'", "2022-06-01T16:03:57-04:00"),
+        ("date: 2022-06-01 16:03:57", "2022-06-01T16:03:57+08:00"),  # site time zone
+        ("date: 2022-06-01", "2022-06-01T00:00:00+08:00"),
+    ],
+)
+def test_front_matter_date(front, expected_iso):
+    post = post_of(doc(front))
+    assert post.date.isoformat() == expected_iso
+    assert post.updated == post.date
+
+
+def test_date_in_another_site_zone():
+    post = post_of(doc("date: 2022-07-01 12:00:00"), timezone=ZoneInfo("America/New_York"))
+    assert post.date.isoformat() == "2022-07-01T12:00:00-04:00"
+
+
+@pytest.mark.parametrize("front", ["title: no date", "title: x\ndate:", "title: x\ndate: '+0800'"])
+def test_no_date_uses_file_name_at_midnight_site_time(front):
+    post = post_of(doc(front))
+    assert post.date.isoformat() == "2021-12-08T00:00:00+08:00"
+    assert post.date.utcoffset() == H8
+
+
+def test_neither_date_nor_file_name_date_is_an_error_naming_the_file():
+    result = parse(doc("title: undated"), filename="undated.md")
+    assert result.post is None
+    errors = [p for p in result.problems if p.severity is Severity.ERROR]
+    assert errors
+    assert errors[0].path == "_posts/undated.md"
+    assert "_posts/undated.md" in str(errors[0])
+
+
+def test_bad_date_falls_back_to_file_name_with_a_warning():
+    result = parse(doc("date: yesterday"))
+    assert result.post is not None
+    assert result.post.date.isoformat() == "2021-12-08T00:00:00+08:00"
+    assert Severity.WARNING in severities(result)
+
+
+# --- categories and tags ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("front", "categories", "tags"),
+    [
+        ("categories: emnews finance", ("emnews", "finance"), ()),
+        ("categories: [emnews, 东财滚动新闻]", ("emnews", "东财滚动新闻"), ()),
+        ("categories:\n  - Tech News\n  - web", ("Tech News", "web"), ()),
+        ("tags: a  b\tc", (), ("a", "b", "c")),
+        ("tags: [1, 2.5, x]", (), ("1", "2.5", "x")),
+        ("tags: 2021", (), ("2021",)),
+        ("categories: [a, null, '', b]", ("a", "b"), ()),
+        ("categories:\ntags: ''", (), ()),
+        ("categories: []\ntags: []", (), ()),
+        ("categories: [a, a, b]", ("a", "b"), ()),
+    ],
+)
+def test_categories_and_tags(front, categories, tags):
+    post = post_of(doc(f"date: 2021-12-08 22:06:00 +0800\n{front}"))
+    assert post.categories == categories
+    assert post.tags == tags
+
+
+@pytest.mark.parametrize(
+    ("front", "categories", "tags"),
+    [
+        ("category: Tech News", ("Tech News",), ()),
+        ("tag: machine learning", (), ("machine learning",)),
+        ("category: 东财 滚动新闻", ("东财 滚动新闻",), ()),
+    ],
+)
+def test_singular_key_is_one_name(front, categories, tags):
+    post = post_of(doc(f"date: 2021-12-08 22:06:00 +0800\n{front}"))
+    assert post.categories == categories
+    assert post.tags == tags
+
+
+# --- title -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("front", ["date: 2021-12-08", "date: 2021-12-08\ntitle:", "date: 2021-12-08\ntitle: ''"])
+def test_missing_or_empty_title_is_the_file_slug(front):
+    assert post_of(doc(front)).title == "202112082206734275"
+
+
+def test_title_is_one_line():
+    post = post_of(doc('title: "  Two\\nlines  "\ndate: 2021-12-08'))
+    assert post.title == "Two lines"
+
+
+# --- published -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["false", "False", "no"])  # YAML 1.1 booleans, as Jekyll reads them
+def test_unpublished_post_is_excluded_with_info(value):
+    result = parse(doc(f"title: draft\ndate: 2021-12-08\npublished: {value}"))
+    assert result.post is None
+    assert severities(result) == [Severity.INFO]
+
+
+def test_published_true_is_kept():
+    assert parse(doc("title: t\ndate: 2021-12-08\npublished: true")).post is not None
+
+
+# --- summary --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("front", "body", "expected"),
+    [
+        ("summary: From summary", "First paragraph.", "From summary"),
+        ("description: From description", "First paragraph.", "From description"),
+        ("excerpt: From excerpt", "First paragraph.", "From excerpt"),
+        ("summary: S\ndescription: D\nexcerpt: E", "P", "S"),
+        ("description: D\nexcerpt: E", "P", "D"),
+        ("summary: '<b>Bold</b> &amp; [link](http://x.org)'", "P", "Bold & link"),
+        ("title: t", "> The quoted lead\n> goes on.\n\nFirst paragraph.", "The quoted lead goes on."),
+        ("title: t", "\n\nFirst **paragraph**\nwraps here.\n\nSecond paragraph.", "First paragraph wraps here."),
+        ("title: t", "<!-- note -->\n精度满足<1%的要求\n\nmore", "精度满足<1%的要求"),
+        ("title: t", "", ""),
+    ],
+)
+def test_summary(front, body, expected):
+    post = post_of(doc(f"date: 2021-12-08\n{front}", body))
+    assert post.summary == expected
+
+
+def test_summary_is_cut_at_summary_length():
+    post = post_of(doc("date: 2021-12-08", "word " * 100), summary_length=20)
+    assert len(post.summary) <= 20
+    assert post.summary.endswith("…")
+    assert post.summary.startswith("word word")
+
+
+def test_short_summary_is_not_marked_as_cut():
+    post = post_of(doc("date: 2021-12-08", "Short."), summary_length=20)
+    assert post.summary == "Short."
+
+
+# --- source link -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["source", "source_url", "link", "canonical_url"])
+def test_source_link_from_front_matter(key):
+    post = post_of(doc(f"date: 2021-12-08\n{key}: https://news.example.com/a/1.html", "Text.\n\n<https://other.example/>\n"))
+    assert post.link == "https://news.example.com/a/1.html"
+
+
+def test_source_link_keys_in_order():
+    front = "date: 2021-12-08\nlink: https://c.example/\nsource: https://a.example/\nsource_url: https://b.example/"
+    assert post_of(doc(front)).link == "https://a.example/"
+
+
+def test_source_link_is_the_last_standalone_autolink_line():
+    body = "Text with <https://inline.example/> inside.\n\n<https://first.example/>\n\nMore.\n\n<https://last.example/x>\n"
+    assert post_of(doc("date: 2021-12-08", body)).link == "https://last.example/x"
+
+
+def test_source_link_is_percent_encoded():
+    post = post_of(doc("date: 2021-12-08", "Text.\n\n<https://example.com/新闻>\n"))
+    assert post.link == "https://example.com/%E6%96%B0%E9%97%BB"
+
+
+@pytest.mark.parametrize("body", ["Text.\n\n<>\n", "Text.\n", "See <https://inline.example/> here.\n"])
+def test_no_source_link(body):
+    assert post_of(doc("date: 2021-12-08", body)).link is None
+
+
+def test_source_link_line_is_not_the_summary():
+    post = post_of(doc("date: 2021-12-08", "<https://source.example/a>\n\nReal text.\n"))
+    assert post.summary == "Real text."
+    assert post.link == "https://source.example/a"
+
+
+def test_empty_autolink_is_not_the_summary():
+    post = post_of(doc("date: 2021-12-08", "<>\n\nReal text.\n"))
+    assert post.summary == "Real text."
+    assert post.link is None
+
+
+# --- URL ------------------------------------------------------------------------------------------------
+
+
+def test_post_url_is_site_url_plus_jekyll_permalink():
+    post = post_of(doc("title: t\ndate: 2021-12-08 22:06:00 +0800\ncategories: emnews"))
+    assert post.url == "https://example.org/emnews/2021/12/08/202112082206734275.html"
+
+
+def test_post_url_uses_the_posts_own_offset():
+    post = post_of(doc("date: 2021-12-08 01:00:00 +0800\ncategories: emnews"))
+    assert post.url == "https://example.org/emnews/2021/12/08/202112082206734275.html"
+
+
+def test_post_url_with_site_baseurl_and_front_matter_permalink():
+    post = post_of(doc("date: 2021-12-08\npermalink: /news/:title/"), site_url="https://example.org/blog")
+    assert post.url == "https://example.org/blog/news/202112082206734275/"
+
+
+def test_post_url_site_permalink_style():
+    post = post_of(doc("date: 2021-12-08\ncategories: emnews"), permalink="pretty")
+    assert post.url == "https://example.org/emnews/2021/12/08/202112082206734275/"
+
+
+# --- file shapes -----------------------------------------------------------------------------------------
+
+
+def test_front_matter_after_blank_lines():
+    post = post_of("\n\n---\ntitle: Late start\ndate: 2021-12-08\n---\nBody.\n")
+    assert post.title == "Late start"
+
+
+def test_bom_and_crlf():
+    post = post_of("\ufeff---\r\ntitle: Windows\r\ndate: 2021-12-08 22:06:00 +0800\r\n---\r\nBody line.\r\n")
+    assert post.title == "Windows"
+    assert post.summary == "Body line."
+    assert post.date.isoformat() == "2021-12-08T22:06:00+08:00"
+
+
+def test_invalid_yaml_title_is_recovered_with_a_warning():
+    text = '---\ntitle: "央行"降准"释放流动性"\ndate: 2021-12-08 22:06:00 +0800\n---\nBody.\n'
+    result = parse(text)
+    assert result.post is not None
+    assert result.post.title == '央行"降准"释放流动性'
+    assert result.post.date.isoformat() == "2021-12-08T22:06:00+08:00"
+    warnings = [p for p in result.problems if p.severity is Severity.WARNING]
+    assert warnings
+    assert isinstance(warnings[0].line, int)
+    assert warnings[0].line == 2  # the title line in the file
+
+
+def test_missing_closing_fence_is_an_error():
+    result = parse("---\ntitle: cut off\ndate: 2021-12-08\nBody text")
+    assert result.post is None
+    assert severities(result) == [Severity.ERROR]
+
+
+@pytest.mark.parametrize("text", ["", "   \n\n", "\ufeff"])
+def test_empty_file_is_an_error(text):
+    result = parse(text)
+    assert result.post is None
+    assert severities(result) == [Severity.ERROR]
+
+
+def test_no_front_matter_is_info():
+    result = parse("# Just a README\n\nNo front matter here.\n")
+    assert result.post is None
+    assert severities(result) == [Severity.INFO]
+
+
+def test_front_matter_that_is_not_a_mapping_is_an_error():
+    result = parse("---\n- just\n- a list\n---\nBody\n")
+    assert result.post is None
+    assert Severity.ERROR in severities(result)
+
+
+# --- discover ---------------------------------------------------------------------------------------------
+
+
+def _touch(root: Path, rel: str) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("x", encoding="utf-8")
+
+
+def test_discover_sorted_skips_hidden_and_non_posts(tmp_path):
+    for rel in [
+        "b/2021-01-02-b.md",
+        "2021-01-03-c.markdown",
+        "a/2021-01-01-a.md",
+        "2021-01-04-d.txt",
+        "notes.html",
+        ".hidden/2021-01-05-e.md",
+        "a/.cache/2021-01-06-f.md",
+        ".2021-01-07-g.md",
+    ]:
+        _touch(tmp_path, rel)
+    found = discover((tmp_path,))
+    rels = [Path(path).relative_to(tmp_path).as_posix() for _display, path in found]
+    assert rels == ["2021-01-03-c.markdown", "a/2021-01-01-a.md", "b/2021-01-02-b.md"]
+    for display, path in found:
+        assert display == str(path)
+
+
+def test_discover_keeps_source_order_and_single_files(tmp_path):
+    _touch(tmp_path, "one/z.md")
+    _touch(tmp_path, "two/a.md")
+    single = tmp_path / "single.md"
+    single.write_text("x", encoding="utf-8")
+    found = [Path(path) for _display, path in discover((tmp_path / "two", single, tmp_path / "one"))]
+    assert found == [tmp_path / "two" / "a.md", single, tmp_path / "one" / "z.md"]
+
+
+# --- read_file --------------------------------------------------------------------------------------------
+
+
+def test_read_file_reads_a_post(tmp_path):
+    path = tmp_path / NAME
+    path.write_bytes(doc("title: 东财\ndate: 2021-12-08 22:06:00 +0800\ncategories: emnews").encode("utf-8"))
+    result = read_file("posts/" + NAME, path, OPTIONS)
+    assert result.post is not None
+    assert result.post.title == "东财"
+    assert result.post.path == "posts/" + NAME
+    assert result.post.url == "https://example.org/emnews/2021/12/08/202112082206734275.html"
+
+
+def test_read_file_with_bom_and_crlf(tmp_path):
+    path = tmp_path / NAME
+    path.write_bytes(b"\xef\xbb\xbf---\r\ntitle: BOM\r\ndate: 2021-12-08\r\n---\r\nBody\r\n")
+    result = read_file(NAME, path, OPTIONS)
+    assert result.post is not None
+    assert result.post.title == "BOM"
+
+
+def test_read_file_invalid_utf8_reports_the_byte_offset(tmp_path):
+    data = b"---\ntitle: x\n---\nok \xff bad\n"
+    path = tmp_path / NAME
+    path.write_bytes(data)
+    result = read_file(NAME, path, OPTIONS)
+    assert result.post is None
+    assert severities(result) == [Severity.ERROR]
+    offset = data.index(b"\xff")
+    assert f"byte {offset}" in result.problems[0].message
+    assert result.problems[0].line == 4
+
+
+def test_read_file_with_nul_bytes_is_an_error(tmp_path):
+    path = tmp_path / NAME
+    path.write_bytes(b"---\ntitle: x\ndate: 2021-12-08\n---\nbody\x00\x00binary\n")
+    result = read_file(NAME, path, OPTIONS)
+    assert result.post is None
+    assert severities(result) == [Severity.ERROR]
+
+
+def test_read_file_missing_file_is_an_error(tmp_path):
+    result = read_file("gone.md", tmp_path / "gone.md", OPTIONS)
+    assert result.post is None
+    assert severities(result) == [Severity.ERROR]
+
+
+def test_read_file_over_max_size_is_an_error(tmp_path):
+    path = tmp_path / NAME
+    path.write_bytes(doc("date: 2021-12-08", "x" * 500).encode())
+    result = read_file(NAME, path, dataclasses.replace(OPTIONS, max_size=100))
+    assert result.post is None
+    assert severities(result) == [Severity.ERROR]
