@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -24,12 +24,10 @@ from feeds.cache import RACY_NS, Cache, CacheError, Entry, Record
 from feeds.config import Settings
 from feeds.dates import parse_timezone
 from feeds.errors import FeedsError
-from feeds.group import dedupe, group
+from feeds.group import all_keys, dedupe, feed_keys, group, relative_file
 from feeds.lock import OutputLock
-from feeds.model import FeedSpec, Post, Problem, Severity, SiteInfo
+from feeds.model import FeedSpec, Post, Problem, Severity, SiteInfo, Stub
 from feeds.read import ReadOptions, discover
-from feeds.render import FILE_NAMES
-from feeds.text import slugify
 from feeds.write import remove_temp_files
 
 # progress(stage, done, total): stage is "read" or "write"
@@ -186,15 +184,36 @@ class _Read:
     state_after: str
     cache: Cache | None
 
-    def records(self) -> dict[str, Record]:
-        """Every listed file's result (loads the reused ones from the cache)."""
-        records = dict(self.fresh)
-        if self.reused:
-            assert self.cache is not None
-            cached = self.cache.records() if len(self.reused) > 2000 else self.cache.records(self.reused)
-            for path in self.reused:
-                records[path] = cached[path]
-        return records
+    def posts(self) -> list[Post | Stub]:
+        """Every post in source order: fresh ones whole, cached ones as stubs."""
+        stubs = self.cache.stubs() if self.reused and self.cache is not None else {}
+        found: list[Post | Stub] = []
+        for path in self.order:
+            record = self.fresh.get(path)
+            if record is not None:
+                if record.post is not None:
+                    found.append(record.post)
+            elif path in stubs:
+                found.append(stubs[path])
+        return found
+
+    def whole(self, specs: list[FeedSpec]) -> list[FeedSpec]:
+        """The specs with every stub entry replaced by its whole post from the cache."""
+        wanted = {entry.path for spec in specs for entry in spec.entries if isinstance(entry, Stub)}
+        if not wanted:
+            return specs
+        assert self.cache is not None
+        records = self.cache.records() if len(wanted) > 2000 else self.cache.records(sorted(wanted))
+        whole: dict[str, Post] = {}
+        for path in wanted:
+            record = records.get(path)
+            if record is None or record.post is None:
+                raise CacheError(f"{path} vanished from the cache during the build")
+            whole[path] = record.post
+        return [
+            replace(spec, entries=tuple(whole[e.path] if isinstance(e, Stub) else e for e in spec.entries))
+            for spec in specs
+        ]
 
     def problems(self) -> list[Problem]:
         """Every file's problems, in source order (without loading posts)."""
@@ -285,16 +304,8 @@ def _open_cache(settings: Settings, notes: list[Problem]) -> Cache | None:
 # --- the build --------------------------------------------------------------------
 
 
-def feed_keys(post: Post) -> set[tuple[str, str]]:
-    """The feeds a post belongs to, as (kind, slug)."""
-    keys = {("all", "")}
-    keys.update(("category", slugify(name)) for name in post.categories)
-    keys.update(("tag", slugify(name)) for name in post.tags)
-    return keys
-
-
 def relative_path(spec: FeedSpec, fmt: str) -> str:
-    return f"{spec.directory}/{FILE_NAMES[fmt]}" if spec.directory else FILE_NAMES[fmt]
+    return relative_file(spec.kind, spec.slug, fmt)
 
 
 def build(settings: Settings, now: datetime, progress: Progress | None = None) -> BuildReport:
@@ -365,27 +376,26 @@ def _write_phase(
     # Temp files of a killed build: that build never reached the nothing-changed
     # state above (it had changed the cache, or not yet written the manifest).
     remove_temp_files(out)
-    records = phase.records()
-    posts = [record.post for path in phase.order if (record := records.get(path)) and record.post]
+    posts = phase.posts()
     visible, notes, new_next_due = _visible(settings, now, posts)
     report.problems.extend(notes)
     report.posts = len(visible)
-    specs = group(visible, settings.limit)
-    tasks = [(relative_path(spec, fmt), fmt, spec) for spec in specs for fmt in settings.formats]
-    current = {relative for relative, _fmt, _spec in tasks}
-    if len(current) != len(tasks):
+    keys = all_keys(visible)
+    files_of = {key: [relative_file(*key, fmt) for fmt in settings.formats] for key in keys}
+    current = {relative for files in files_of.values() for relative in files}
+    if len(current) != len(keys) * len(settings.formats):
         raise FeedsError("two feeds want the same file (a bug in grouping)")
-    report.feeds = len(tasks)
-
+    report.feeds = len(current)
+    only = None
     if incremental:
-        affected = _affected(phase, records, visible, next_due if coming_due else None, now)
-        tasks = [
-            task
-            for task in tasks
-            if (task[2].kind, task[2].slug) in affected
-            or task[0] not in manifest.current
-            or not os.path.isfile(os.path.join(out, task[0]))
-        ]
+        only = _affected(phase, posts, visible, next_due if coming_due else None, now) & keys
+        only |= {
+            key
+            for key, files in files_of.items()
+            if any(f not in manifest.current or not os.path.isfile(os.path.join(out, f)) for f in files)
+        }
+    specs = phase.whole(group(visible, settings.limit, only))
+    tasks = [(relative_path(spec, fmt), fmt, spec) for spec in specs for fmt in settings.formats]
     if tasks:
         from feeds.parallel import render_many
         from feeds.render import renderer
@@ -417,19 +427,17 @@ def _write_phase(
 
 
 def _affected(
-    phase: _Read, records: dict[str, Record], visible: list[Post], due_from: datetime | None, now: datetime
+    phase: _Read, posts: list[Post | Stub], visible: list[Post | Stub], due_from: datetime | None, now: datetime
 ) -> set[tuple[str, str]]:
     """The feeds whose entries may differ from the last build of this directory."""
-    touched: list[Post] = []
+    touched: list[Post | Stub] = []
     for path in phase.changed | phase.removed:
-        for source in (phase.before.get(path), records.get(path)):
+        for source in (phase.before.get(path), phase.fresh.get(path)):
             if source is not None and source.post is not None:
                 touched.append(source.post)
     urls = {post.url for post in touched}
     if urls:  # a change to one copy of a duplicated post may change which copy is shown
-        touched.extend(
-            record.post for record in records.values() if record.post is not None and record.post.url in urls
-        )
+        touched.extend(post for post in posts if post.url in urls)
     if due_from is not None:
         touched.extend(post for post in visible if due_from <= post.date <= now)
     affected: set[tuple[str, str]] = set()

@@ -12,11 +12,12 @@ import pickle
 import sqlite3
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from feeds.model import Post, Problem, Severity
+from feeds.model import Post, Problem, Severity, Stub
 
-SCHEMA = 1
+SCHEMA = 2
 DEFAULT_NAME = ".feeds-cache.sqlite"
 # A file whose mtime is this close to the moment we read it is "racy": it is
 # checked by content next time, whatever its size and mtime say.
@@ -53,6 +54,21 @@ def post_row(post: Post | None) -> tuple | None:
 
 def row_post(row: tuple | None) -> Post | None:
     return None if row is None else Post(*row)
+
+
+_SEP = "\x1f"  # between names; a character XML forbids, so never part of one
+
+
+def _stub_columns(post: Post | None) -> tuple:
+    if post is None:
+        return (None, None, None, None, None)
+    return (
+        post.url,
+        post.date.isoformat(),
+        post.updated.isoformat(),
+        _SEP.join(post.categories),
+        _SEP.join(post.tags),
+    )
 
 
 def problem_rows(problems: tuple[Problem, ...]) -> tuple:
@@ -95,17 +111,19 @@ class Cache:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
-            " mtime_ns INTEGER NOT NULL, digest BLOB NOT NULL, read_ns INTEGER NOT NULL,"
-            " post BLOB, problems BLOB)"
-        )
         meta = dict(db.execute("SELECT key, value FROM meta"))
         if "state" not in meta or meta.get("schema") != str(SCHEMA) or meta.get("fingerprint") != self.fingerprint:
             if meta:
                 self.reset_reason = "cache made with other options or another version; starting afresh"
             db.execute("BEGIN")
-            db.execute("DELETE FROM files")
+            db.execute("DROP TABLE IF EXISTS files")
+            db.execute(
+                "CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+                " mtime_ns INTEGER NOT NULL, digest BLOB NOT NULL, read_ns INTEGER NOT NULL,"
+                # what grouping needs, as plain columns (no unpickling for a run that renders little)
+                " url TEXT, date TEXT, updated TEXT, categories TEXT, tags TEXT,"
+                " post BLOB, problems BLOB)"
+            )
             db.execute("DELETE FROM meta")
             db.executemany(
                 "INSERT INTO meta VALUES (?, ?)",
@@ -172,6 +190,31 @@ class Cache:
         except (pickle.UnpicklingError, EOFError, TypeError, ValueError, AttributeError) as exc:
             raise CacheError(f"unreadable record: {exc}") from exc
 
+    def stubs(self) -> dict[str, Stub]:
+        """What grouping needs of every cached post, by path."""
+        assert self.db is not None
+        found: dict[str, Stub] = {}
+        fromiso = datetime.fromisoformat
+        names: dict[str, tuple[str, ...]] = {"": ()}  # the same few thousand name lists repeat
+
+        def split(joined: str) -> tuple[str, ...]:
+            value = names.get(joined)
+            if value is None:
+                value = names[joined] = tuple(joined.split(_SEP))
+            return value
+
+        try:
+            for path, url, date, updated, categories, tags in self.db.execute(
+                "SELECT path, url, date, updated, categories, tags FROM files WHERE post IS NOT NULL"
+            ):
+                when = fromiso(date)
+                found[path] = Stub(
+                    path, url, when, when if updated == date else fromiso(updated), split(categories), split(tags)
+                )
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise CacheError(f"unreadable record: {exc}") from exc
+        return found
+
     def problems_by_path(self) -> list[tuple[str, tuple[Problem, ...]]]:
         """Every remembered problem, by file (files without problems cost nothing)."""
         assert self.db is not None
@@ -204,7 +247,7 @@ class Cache:
         try:
             db.executemany("DELETE FROM files WHERE path = ?", [(path,) for path in removed])
             db.executemany(
-                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         path,
@@ -212,6 +255,7 @@ class Cache:
                         entry.mtime_ns,
                         entry.digest,
                         entry.read_ns,
+                        *_stub_columns(post),
                         pickle.dumps(post_row(post), 5) if post is not None else None,
                         pickle.dumps(problem_rows(problems), 5) if problems else None,
                     )

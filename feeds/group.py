@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 from collections import Counter
+from operator import attrgetter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 
-from feeds.model import FeedSpec, Post, Problem, Severity
+from feeds.model import FeedSpec, Post, Problem, Severity, Stub
+from feeds.render import FILE_NAMES
 from feeds.text import slugify
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
+_URL = attrgetter("url")
 
 
-def order_key(post: Post) -> tuple[int, str]:
+def _instant(post: Post | Stub) -> float:
+    return post.date.timestamp()
+
+
+def order_key(post: Post | Stub) -> tuple[int, str]:
     """Newest first; equal instants ordered by post URL."""
     return (-((post.date - _EPOCH) // _MICROSECOND), post.url)
 
 
-def dedupe(posts: Iterable[Post]) -> tuple[list[Post], list[Problem]]:
+def dedupe(posts: Iterable[Post | Stub]) -> tuple[list, list[Problem]]:
     """One post per URL: the first seen wins (sources are read in the order given)."""
     kept: dict[str, Post] = {}
     notes: list[Problem] = []
@@ -33,24 +40,64 @@ def dedupe(posts: Iterable[Post]) -> tuple[list[Post], list[Problem]]:
     return list(kept.values()), notes
 
 
-def group(posts: Sequence[Post], limit: int) -> list[FeedSpec]:
+def feed_keys(post: Post | Stub) -> set[tuple[str, str]]:
+    """The feeds a post belongs to, as (kind, slug): ("all", ""), ("category", …), ("tag", …)."""
+    keys = {("all", "")}
+    keys.update(("category", slugify(name)) for name in post.categories)
+    keys.update(("tag", slugify(name)) for name in post.tags)
+    return keys
+
+
+DIRECTORIES = {"all": "", "category": "categories", "tag": "tags"}
+
+
+def relative_file(kind: str, slug: str, fmt: str) -> str:
+    """Where a feed goes under the output directory: atom.xml, categories/<slug>/rss.xml, …"""
+    name = FILE_NAMES[fmt]
+    return f"{DIRECTORIES[kind]}/{slug}/{name}" if kind != "all" else name
+
+
+def all_keys(posts: Iterable[Post | Stub]) -> set[tuple[str, str]]:
+    """Every feed the posts make: the all-posts feed, and one per category and tag slug."""
+    categories: set[str] = set()
+    tags: set[str] = set()
+    for post in posts:
+        categories.update(post.categories)
+        tags.update(post.tags)
+    keys = {("all", "")}
+    keys.update(("category", slugify(name)) for name in categories)
+    keys.update(("tag", slugify(name)) for name in tags)
+    return keys
+
+
+def group(
+    posts: Sequence[Post | Stub], limit: int, only: set[tuple[str, str]] | None = None
+) -> list[FeedSpec]:
     """Feed specs for every post, each category and each tag, in a stable order.
 
     ``limit`` caps the entries of each feed (0 = no cap). Names that give the
-    same slug share one feed, shown under their most used spelling.
+    same slug share one feed, shown under their most used spelling. With
+    ``only``, just the specs of those (kind, slug) keys are made, identical
+    to the ones a full grouping gives.
     """
-    ordered = sorted(posts, key=order_key)
-    specs = [_spec("all", "", "", "", ordered, limit)]
-    for kind, directory, names_of in (
-        ("category", "categories", lambda p: p.categories),
-        ("tag", "tags", lambda p: p.tags),
-    ):
+    # Newest first, equal instants by URL: two stable sorts. (A float timestamp
+    # tells microseconds apart for any date a post can have, and compares
+    # faster than datetimes of different offsets.)
+    ordered = sorted(posts, key=_URL)
+    ordered.sort(key=_instant, reverse=True)
+    specs = []
+    if only is None or ("all", "") in only:
+        specs.append(_spec("all", "", "", "", ordered, limit))
+    for kind, names_of in (("category", lambda p: p.categories), ("tag", lambda p: p.tags)):
+        directory = DIRECTORIES[kind]
         members: dict[str, list[Post]] = {}
         spellings: dict[str, Counter[str]] = {}
         for post in ordered:
             seen: set[str] = set()
             for name in names_of(post):
                 slug = slugify(name)
+                if only is not None and (kind, slug) not in only:
+                    continue
                 spellings.setdefault(slug, Counter())[name] += 1
                 if slug not in seen:
                     seen.add(slug)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import NamedTuple
 
 
 class Severity(str, Enum):
@@ -43,6 +44,20 @@ class Post:
     summary: str  # plain text
     link: str | None  # the source link: absolute, percent-encoded
     url: str  # the post's own URL on the site: absolute, percent-encoded
+
+
+class Stub(NamedTuple):
+    """What grouping needs of a post: the cache gives these without loading whole posts.
+
+    A named tuple, not a dataclass: a build may make 50,000 of them at once.
+    """
+
+    path: str
+    url: str
+    date: datetime
+    updated: datetime
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

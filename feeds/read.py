@@ -352,17 +352,17 @@ def _names(meta: dict, singular: str, plural: str, warn) -> tuple[str, ...]:
         else:
             raw = [value]
     names: dict[str, None] = {}
+    dropped: list[object] = []
     for item in raw:
-        if isinstance(item, list):
-            warn(f"{key}: a nested list {brief(item)}; flattened")
-            for sub in item:
-                text = _text_value(sub, key, warn)
-                if text:
-                    names.setdefault(text, None)
-            continue
-        text = _text_value(item, key, warn)
-        if text:
-            names.setdefault(text, None)
+        for value in item if isinstance(item, list) else (item,):  # one nested level is flattened
+            if isinstance(value, (list, dict)):
+                dropped.append(value)
+                continue
+            text = _text_value(value, key, warn)
+            if text:
+                names.setdefault(text, None)
+    if dropped:
+        warn(f"{key}: {len(dropped)} value(s) are not names ({brief(dropped[0])}…); ignored")
     return tuple(names)
 
 

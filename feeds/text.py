@@ -6,6 +6,7 @@ import hashlib
 import html
 import re
 import unicodedata
+from functools import lru_cache
 
 # XML 1.0 "Char": everything else (C0 controls but TAB/LF/CR, lone surrogates,
 # U+FFFE, U+FFFF) cannot appear in a document, not even escaped.
@@ -92,6 +93,7 @@ def slug_key(name: str) -> str:
     return unicodedata.normalize("NFKC", name).lower()
 
 
+@lru_cache(maxsize=65536)  # names repeat across thousands of posts
 def slugify(name: str) -> str:
     """A safe, Unicode-keeping path segment for a category or tag name.
 
