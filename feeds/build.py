@@ -28,6 +28,7 @@ from feeds.group import all_keys, dedupe, feed_keys, group, relative_file
 from feeds.lock import OutputLock
 from feeds.model import FeedSpec, Post, Problem, Severity, SiteInfo, Stub
 from feeds.read import ReadOptions, discover
+from feeds.render import FILE_NAMES
 from feeds.write import remove_temp_files
 
 # progress(stage, done, total): stage is "read" or "write"
@@ -367,6 +368,7 @@ def _write_phase(
         and not phase.changed
         and not phase.removed
         and not coming_due
+        and not (settings.prune and manifest.files - manifest.current)
         and all(os.path.isfile(os.path.join(out, relative)) for relative in manifest.current)
     ):
         report.posts = manifest.posts
@@ -396,6 +398,10 @@ def _write_phase(
         }
     specs = phase.whole(group(visible, settings.limit, only))
     tasks = [(relative_path(spec, fmt), fmt, spec) for spec in specs for fmt in settings.formats]
+    if cache is not None:
+        # Until the manifest below is saved, this directory is in no known state:
+        # a build killed while writing makes the next one render everything.
+        cache.set_built_state(out_key, "")
     if tasks:
         from feeds.parallel import render_many
         from feeds.render import renderer
@@ -435,21 +441,35 @@ def _affected(
         for source in (phase.before.get(path), phase.fresh.get(path)):
             if source is not None and source.post is not None:
                 touched.append(source.post)
+    if due_from is not None:
+        touched.extend(post for post in visible if due_from <= post.date <= now)
     urls = {post.url for post in touched}
     if urls:  # a change to one copy of a duplicated post may change which copy is shown
         touched.extend(post for post in posts if post.url in urls)
-    if due_from is not None:
-        touched.extend(post for post in visible if due_from <= post.date <= now)
     affected: set[tuple[str, str]] = set()
     for post in touched:
         affected |= feed_keys(post)
     return affected
 
 
+def _prunable(out: Path, relative: str) -> bool:
+    """Only a feed file name feeds itself makes, really inside ``out`` (a manifest is just a file)."""
+    parts = relative.split("/")
+    names = set(FILE_NAMES.values())
+    if parts[-1] not in names or any(part in ("", ".", "..") or "\\" in part for part in parts):
+        return False
+    if not (len(parts) == 1 or (len(parts) == 3 and parts[0] in ("categories", "tags"))):
+        return False
+    root = os.path.realpath(out)
+    return os.path.commonpath([root, os.path.realpath(os.path.join(out, *parts[:-1]))]) == root
+
+
 def _prune(out: Path, stale: list[str]) -> list[str]:
     """Remove files an earlier run wrote that this run no longer produces."""
     removed = []
     for relative in stale:
+        if not _prunable(out, relative):
+            continue
         path = out / relative
         try:
             path.unlink()
