@@ -144,10 +144,10 @@ def scan(settings: Settings, now: datetime, progress: Progress | None = None) ->
     loaded = load_many(files, read_options(settings), settings.jobs, _stage(progress, "read", len(files)))
     result = Scan(files=len(files))
     posts = []
-    for item, _read_ns in loaded:
-        result.problems.extend(item.result.problems)
-        if item.result.post is not None:
-            posts.append(item.result.post)
+    for item in loaded:
+        result.problems.extend(item.problems)
+        if item.post is not None:
+            posts.append(item.post)
     result.posts, notes, _ = _visible(settings, now, posts)
     result.problems.extend(notes)
     return result
@@ -256,9 +256,9 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
     changed: set[str] = set()
     store = []
     records: dict[str, Record] = {}
-    for item, read_ns in loaded:
-        path = item.result.path
-        records[path] = Record(path, item.result.post, item.result.problems)
+    for item in loaded:
+        path = item.path
+        records[path] = Record(path, item.post, item.problems)
         entry = known.get(path)
         if item.size < 0:  # unreadable now: forget it, so it is read again next time
             if entry is not None:
@@ -268,7 +268,7 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
         if entry is None or digests.get(path) != item.digest:
             changed.add(path)
         store.append(
-            (path, Entry(item.size, item.mtime_ns, item.digest, read_ns), item.result.post, item.result.problems)
+            (path, Entry(item.size, item.mtime_ns, item.digest, item.read_ns), item.post, item.problems)
         )
     before: dict[str, Record] = {}
     if cache is not None:

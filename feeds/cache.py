@@ -17,7 +17,7 @@ from pathlib import Path
 
 from feeds.model import Post, Problem, Severity, Stub
 
-SCHEMA = 2
+SCHEMA = 3
 DEFAULT_NAME = ".feeds-cache.sqlite"
 # A file whose mtime is this close to the moment we read it is "racy": it is
 # checked by content next time, whatever its size and mtime say.
@@ -52,22 +52,21 @@ def post_row(post: Post | None) -> tuple | None:
     )
 
 
-def row_post(row: tuple | None) -> Post | None:
-    return None if row is None else Post(*row)
-
-
 _SEP = "\x1f"  # between names; a character XML forbids, so never part of one
 
 
-def _stub_columns(post: Post | None) -> tuple:
+def _post_columns(post: Post | None) -> tuple:
     if post is None:
-        return (None, None, None, None, None)
+        return (None,) * 8
     return (
         post.url,
         post.date.isoformat(),
         post.updated.isoformat(),
         _SEP.join(post.categories),
         _SEP.join(post.tags),
+        post.title,
+        post.summary,
+        post.link,
     )
 
 
@@ -120,9 +119,9 @@ class Cache:
             db.execute(
                 "CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
                 " mtime_ns INTEGER NOT NULL, digest BLOB NOT NULL, read_ns INTEGER NOT NULL,"
-                # what grouping needs, as plain columns (no unpickling for a run that renders little)
+                # the post as plain columns (url is NULL when the file gave no post)
                 " url TEXT, date TEXT, updated TEXT, categories TEXT, tags TEXT,"
-                " post BLOB, problems BLOB)"
+                " title TEXT, summary TEXT, link TEXT, problems BLOB)"
             )
             db.execute("DELETE FROM meta")
             db.executemany(
@@ -174,18 +173,19 @@ class Cache:
                 found[path] = row[0]
         return found
 
+    _RECORD = "SELECT path, url, date, updated, categories, tags, title, summary, link, problems FROM files"
+
     def records(self, paths=None) -> dict[str, Record]:
         """Parsed results, of every file or of the given paths."""
         assert self.db is not None
         try:
             if paths is None:
-                rows = self.db.execute("SELECT path, post, problems FROM files")
-                return {path: self._record(path, post, problems) for path, post, problems in rows}
+                return {row[0]: self._record(*row) for row in self.db.execute(self._RECORD)}
             found: dict[str, Record] = {}
             for path in paths:
-                row = self.db.execute("SELECT post, problems FROM files WHERE path = ?", (path,)).fetchone()
+                row = self.db.execute(self._RECORD + " WHERE path = ?", (path,)).fetchone()
                 if row is not None:
-                    found[path] = self._record(path, *row)
+                    found[path] = self._record(*row)
             return found
         except (pickle.UnpicklingError, EOFError, TypeError, ValueError, AttributeError) as exc:
             raise CacheError(f"unreadable record: {exc}") from exc
@@ -205,7 +205,7 @@ class Cache:
 
         try:
             for path, url, date, updated, categories, tags in self.db.execute(
-                "SELECT path, url, date, updated, categories, tags FROM files WHERE post IS NOT NULL"
+                "SELECT path, url, date, updated, categories, tags FROM files WHERE url IS NOT NULL"
             ):
                 when = fromiso(date)
                 found[path] = Stub(
@@ -227,12 +227,22 @@ class Cache:
             raise CacheError(f"unreadable record: {exc}") from exc
 
     @staticmethod
-    def _record(path: str, post: bytes | None, problems: bytes | None) -> Record:
-        return Record(
-            path,
-            row_post(pickle.loads(post)) if post is not None else None,
-            row_problems(pickle.loads(problems)) if problems is not None else (),
-        )
+    def _record(path, url, date, updated, categories, tags, title, summary, link, problems) -> Record:
+        post = None
+        if url is not None:
+            when = datetime.fromisoformat(date)
+            post = Post(
+                path=path,
+                title=title,
+                date=when,
+                updated=when if updated == date else datetime.fromisoformat(updated),
+                categories=tuple(categories.split(_SEP)) if categories else (),
+                tags=tuple(tags.split(_SEP)) if tags else (),
+                summary=summary,
+                link=link,
+                url=url,
+            )
+        return Record(path, post, row_problems(pickle.loads(problems)) if problems is not None else ())
 
     # --- writing --------------------------------------------------------------
 
@@ -247,7 +257,7 @@ class Cache:
         try:
             db.executemany("DELETE FROM files WHERE path = ?", [(path,) for path in removed])
             db.executemany(
-                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         path,
@@ -255,8 +265,7 @@ class Cache:
                         entry.mtime_ns,
                         entry.digest,
                         entry.read_ns,
-                        *_stub_columns(post),
-                        pickle.dumps(post_row(post), 5) if post is not None else None,
+                        *_post_columns(post),
                         pickle.dumps(problem_rows(problems), 5) if problems else None,
                     )
                     for path, entry, post, problems in loaded

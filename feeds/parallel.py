@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
-from feeds.cache import post_row, problem_rows, row_post, row_problems
-from feeds.read import Loaded, ReadOptions, load_file
-from feeds.model import ReadResult
+from feeds.cache import post_row, problem_rows, row_problems
+from feeds.model import Post, Problem
+from feeds.read import ReadOptions, load_file
 
 # Below these counts a pool costs more than it saves.
 MIN_FILES_PER_WORKER = 200
@@ -52,20 +53,41 @@ def _load_chunk(chunk: Sequence[tuple[str, Path]], options: ReadOptions) -> list
     return rows
 
 
+class FileRead(NamedTuple):
+    """One file read by a worker (a named tuple: there may be 50,000 of them)."""
+
+    path: str
+    post: Post | None
+    problems: tuple[Problem, ...]
+    size: int  # -1 when the file could not be read
+    mtime_ns: int
+    digest: bytes
+    read_ns: int  # when it was read
+
+
 def load_many(
-    files: Sequence[tuple[str, Path]],
+    files: Sequence[tuple[str, str]],
     options: ReadOptions,
     jobs: int,
     progress: Callable[[int], None] | None = None,
-) -> list[tuple[Loaded, int]]:
-    """Read files (in parallel when it pays); returns (Loaded, read time in ns) in input order."""
+) -> list[FileRead]:
+    """Read files (in parallel when it pays); results in input order."""
     workers = min(jobs, len(files) // MIN_FILES_PER_WORKER)
-    results: list[tuple[Loaded, int]] = []
+    results: list[FileRead] = []
 
     def take(rows: list[tuple]) -> None:
         for display, post, problems, size, mtime_ns, digest, read_ns in rows:
-            result = ReadResult(display, row_post(post), row_problems(problems))
-            results.append((Loaded(result, size, mtime_ns, digest), read_ns))
+            results.append(
+                FileRead(
+                    display,
+                    None if post is None else Post(*post),
+                    row_problems(problems) if problems else (),
+                    size,
+                    mtime_ns,
+                    digest,
+                    read_ns,
+                )
+            )
         if progress:
             progress(len(results))
 
