@@ -1,0 +1,912 @@
+"""Incremental builds: the cache, the manifest, the lock, --jobs, crash safety, --prune.
+
+The key property: whatever happened before (a cache of other options, a
+corrupt cache, a killed build, a build at another clock, --jobs), a build
+gives the feed files a clean cold build (--no-cache, fresh --out) gives,
+byte for byte. Feeds left behind without --prune (listed in the manifest's
+``files`` but not its ``current``) are the one permitted difference.
+
+Every build here keeps its cache in tmp_path (or uses no cache), and every
+test that changes posts works on a copy of posts/ without its dot-files.
+Post files are given mtimes well in the past (a fake clock that moves one
+second per write), so the cache may trust size and mtime, as it would for
+files edited minutes before a build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from conftest import EXAMPLE, NOW, settings_for
+from feeds import parallel
+from feeds.build import build
+from feeds.lock import LOCK_NAME, OutputLock
+from feeds.manifest import MANIFEST_NAME
+from feeds.model import Severity
+from feeds.text import slugify
+from feeds.write import TEMP_PREFIX
+
+CST = timezone(timedelta(hours=8))
+CATEGORIES = ("markets", "tech", "policy", "emnews", "环球")
+TAGS = ("AI", "ai", "bonds", "快讯", "fx", "energy", "Fed", "chips", "东财滚动新闻")
+WORDS = ("央行", "降准", "rates", "chips", "市场", "rally", "股票", "earnings", "oil", "云", "AI", "新政")
+TEMP_GLOB = f"{TEMP_PREFIX}*"
+
+
+# --- a site whose posts the tests change ------------------------------------------
+
+
+def q(text: str) -> str:
+    """A YAML double-quoted scalar."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def post_text(
+    title: str,
+    date: datetime,
+    categories=(),
+    tags=(),
+    summary: str = "A summary.",
+    permalink: str | None = None,
+) -> str:
+    front = [
+        "---",
+        "layout: post",
+        f"title: {q(title)}",
+        f"date: {date.strftime('%Y-%m-%d %H:%M:%S %z')}",
+        f"categories: [{', '.join(map(q, categories))}]",
+        f"tags: [{', '.join(map(q, tags))}]",
+    ]
+    if permalink:
+        front.append(f"permalink: {permalink}")
+    front.append("---")
+    return "\n".join(front) + f"\n\n{summary}\n\nA second paragraph, not in the summary.\n"
+
+
+def set_front(text: str, key: str, value: str) -> str:
+    """Replace (or add) one front-matter line."""
+    start = text.index("---")
+    end = text.index("\n---", start + 3)
+    front = text[start:end]
+    line = f"{key}: {value}"
+    if re.search(rf"^{key}:.*$", front, re.M):
+        front = re.sub(rf"^{key}:.*$", lambda _m: line, front, count=1, flags=re.M)
+    else:
+        front += "\n" + line
+    return text[:start] + front + text[end:]
+
+
+def random_date(rng: random.Random, start=datetime(2024, 1, 1, tzinfo=CST), days: int = 730) -> datetime:
+    return start + timedelta(seconds=rng.randrange(days * 86400))
+
+
+def random_title(rng: random.Random) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 6))) + f" {rng.randrange(10_000)}"
+
+
+class Site:
+    """A copy of posts/ (first source) plus a second source, with old mtimes."""
+
+    def __init__(self, root: Path, example: bool = True):
+        self.root = root
+        self.posts = root / "posts"
+        self.extra = root / "extra"
+        if example:
+            shutil.copytree(EXAMPLE, self.posts, ignore=shutil.ignore_patterns(".*"))
+        else:
+            self.posts.mkdir(parents=True)
+            (self.posts / "feeds.toml").write_text(
+                'site_url = "https://gen.example.org"\ntitle = "Generated"\ntimezone = "Asia/Shanghai"\n',
+                encoding="utf-8",
+            )
+        self.extra.mkdir(parents=True)
+        self._clock_ns = time.time_ns() - 10**15  # about 11.6 days ago
+        self._serial = 0
+        for path in self.files():
+            self.age(path)
+
+    # files
+
+    def files(self) -> list[Path]:
+        return sorted(p for source in (self.posts, self.extra) for p in source.rglob("*.md"))
+
+    def age(self, path: Path) -> None:
+        """Give the file a fresh mtime, long enough ago for the cache to trust it."""
+        self._clock_ns += 1_000_000_000
+        os.utime(path, ns=(self._clock_ns, self._clock_ns))
+
+    def write(self, path: Path, text: str) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        self.age(path)
+        return path
+
+    def new_post(self, rng: random.Random, date: datetime | None = None, directory: Path | None = None, **kw) -> Path:
+        self._serial += 1
+        date = date or random_date(rng)
+        kw.setdefault("categories", rng.sample(CATEGORIES, rng.randint(1, 2)))
+        kw.setdefault("tags", rng.sample(TAGS, rng.randint(0, 3)))
+        kw.setdefault("summary", f"Summary {self._serial}: " + " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 40))))
+        path = (directory or self.posts / "_posts") / f"{date:%Y-%m-%d}-gen-{self._serial}.md"
+        return self.write(path, post_text(random_title(rng), date, **kw))
+
+    def generate(self, count: int, rng: random.Random, **kw) -> None:
+        for _ in range(count):
+            self.new_post(rng, **kw)
+
+    def edit(self, path: Path, key: str, value: str) -> None:
+        self.write(path, set_front(path.read_text(encoding="utf-8"), key, value))
+
+    # settings
+
+    def settings(self, out: Path, cache: Path | None = None, **flags):
+        """Settings as the CLI would make them; no cache unless one is given."""
+        flags.setdefault("jobs", 1)
+        if cache is None:
+            flags["no_cache"] = True
+        else:
+            flags["cache"] = cache
+        return settings_for(self.posts, self.extra, out=out, cwd=self.root, **flags)
+
+    def cli_args(self, out: Path, cache: Path | None, *extra: str) -> list[str]:
+        cache_args = ["--cache", str(cache)] if cache else ["--no-cache"]
+        return [str(self.posts), str(self.extra), "--out", str(out), *cache_args, "--jobs", "1", "--quiet", *extra]
+
+    # random changes, for the equivalence test
+
+    def apply(self, op: str, rng: random.Random) -> str:
+        files = self.files()
+        target = rng.choice(files)
+        if op == "add":
+            return f"add {self.new_post(rng).name}"
+        if op == "delete":
+            target.unlink()
+            return f"delete {target.relative_to(self.root)}"
+        if op == "title":
+            self.edit(target, "title", q(random_title(rng)))
+            return f"title {target.relative_to(self.root)}"
+        if op == "move":
+            cats = rng.sample(CATEGORIES, rng.randint(1, 2))
+            self.edit(target, "categories", f"[{', '.join(map(q, cats))}]")
+            return f"move {target.relative_to(self.root)} -> {cats}"
+        if op == "tags":
+            tags = rng.sample(TAGS, rng.randint(0, 3))
+            self.edit(target, "tags", f"[{', '.join(map(q, tags))}]")
+            return f"tags {target.relative_to(self.root)} -> {tags}"
+        if op == "duplicate":
+            # same file name and front matter but the title: same permalink, in the second source
+            originals = [p for p in files if self.posts in p.parents]
+            original = rng.choice(originals)
+            copy = self.extra / original.name
+            self.write(copy, set_front(original.read_text(encoding="utf-8"), "title", q("DUP " + random_title(rng))))
+            return f"duplicate {original.relative_to(self.root)} -> {copy.relative_to(self.root)}"
+        if op == "future":
+            date = NOW.astimezone(CST) + timedelta(hours=rng.randint(1, 2000))
+            return f"future {self.new_post(rng, date=date).name}"
+        if op == "touch":
+            if rng.random() < 0.5:
+                self.age(target)
+            else:
+                os.utime(target)  # now: the cache must look at its content next time
+            return f"touch {target.relative_to(self.root)}"
+        raise AssertionError(op)
+
+
+OPS = ("add", "delete", "title", "move", "tags", "duplicate", "future", "touch")
+
+
+# --- comparing outputs -------------------------------------------------------------
+
+
+def feed_tree(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*.xml"))}
+
+
+def whole_tree(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def stats(out: Path) -> dict[str, tuple[int, int]]:
+    return {
+        p.relative_to(out).as_posix(): (p.stat().st_mtime_ns, p.stat().st_ino) for p in out.rglob("*") if p.is_file()
+    }
+
+
+def manifest_of(out: Path) -> dict:
+    return json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
+
+
+def temp_files(out: Path) -> list[str]:
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob(TEMP_GLOB))
+
+
+def cold_build(settings, now: datetime) -> dict[str, bytes]:
+    """A clean build (no cache, fresh output directory); its feed files."""
+    assert settings.cache is None and not settings.out.exists()
+    build(settings, now)
+    return feed_tree(settings.out)
+
+
+def assert_like_cold(out: Path, cold_out: Path, note: object = "", foreign: set[str] = frozenset()) -> None:
+    """``out`` holds the feeds of the cold build in ``cold_out``, byte for byte.
+
+    Files listed in the manifest's ``files`` but not ``current`` (kept
+    without --prune) are ignored; ``foreign`` names files feeds did not write.
+    """
+    cold = feed_tree(cold_out)
+    mine = feed_tree(out)
+    manifest = manifest_of(out)
+    current, listed = set(manifest["current"]), set(manifest["files"])
+    assert sorted(current) == sorted(cold), note
+    assert current <= listed, note
+    assert set(mine) - foreign <= listed, ("feed files the manifest does not list", note)
+    differ = sorted(rel for rel in cold if mine.get(rel) != cold[rel])
+    assert differ == [], (differ, note)
+    cold_manifest = manifest_of(cold_out)
+    for key in ("settings", "next_due", "posts"):
+        assert manifest[key] == cold_manifest[key], (key, note)
+
+
+def entry_titles(path: Path) -> list[str]:
+    tree = etree.parse(str(path))
+    return [t.text for t in tree.iter("{http://www.w3.org/2005/Atom}title")][1:]
+
+
+def feed_files_of(categories=(), tags=()) -> set[str]:
+    names = {"atom.xml", "rss.xml"}
+    for directory, values in (("categories", categories), ("tags", tags)):
+        for value in values:
+            names |= {f"{directory}/{slugify(value)}/atom.xml", f"{directory}/{slugify(value)}/rss.xml"}
+    return names
+
+
+def changed_files(before: dict, after: dict) -> set[str]:
+    return {rel for rel in before.keys() | after.keys() if before.get(rel) != after.get(rel)}
+
+
+def cache_warnings(report, cache: Path) -> list[str]:
+    """Warnings about the cache file (not about a post that happens to live under a path with "cache")."""
+    return [
+        str(p)
+        for p in report.problems
+        if p.severity is Severity.WARNING and (p.path == str(cache) or "cache" in p.message.lower())
+    ]
+
+
+def run_cli(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "feeds", "build", *args],
+        cwd=cwd, capture_output=True, text=True, encoding="utf-8", timeout=timeout,
+    )
+
+
+def popen_cli(args: list[str], cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "feeds", "build", *args],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+    )
+
+
+@pytest.fixture
+def site(tmp_path) -> Site:
+    """posts/ copied, plus 60 generated posts over a few categories and tags (+0800)."""
+    s = Site(tmp_path / "site")
+    s.generate(60, random.Random(60))
+    return s
+
+
+# --- 1. equivalence -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed, limit", [(1, None), (2, 5), (3, 0), (4, None)])
+def test_incremental_builds_equal_cold_builds(tmp_path, seed, limit):
+    rng = random.Random(seed)
+    site = Site(tmp_path / "site")
+    site.generate(60, rng)
+    out, cache = tmp_path / "A", tmp_path / "cache.sqlite"
+    flags = {"limit": limit}
+
+    build(site.settings(out, cache, **flags), NOW)
+    cold_build(site.settings(tmp_path / "B-start", **flags), NOW)
+    assert_like_cold(out, tmp_path / "B-start", "first build")
+
+    # every kind of change at least once, in a seeded order, then more at random
+    plan = rng.sample(OPS, len(OPS)) + [rng.choice(OPS) for _ in range(4)]
+    history: list[str] = []
+    for step, first in enumerate(plan):
+        ops = [first] + [rng.choice(OPS) for _ in range(rng.choice((0, 0, 1, 2)))]
+        history.append(" + ".join(site.apply(op, rng) for op in ops))
+        build(site.settings(out, cache, **flags), NOW)
+        cold_out = tmp_path / f"B{step}"
+        cold_build(site.settings(cold_out, **flags), NOW)
+        assert_like_cold(out, cold_out, f"seed {seed}, after: " + "; ".join(history))
+        shutil.rmtree(cold_out)
+
+
+def test_touching_a_file_changes_nothing(site, tmp_path):
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    build(site.settings(out, cache), NOW)
+    before = stats(out)
+    for path in site.files()[::7]:
+        os.utime(path)  # now: read again (by content), found the same
+    report = build(site.settings(out, cache), NOW)
+    assert report.written == []
+    assert stats(out) == before
+
+
+# --- 2. only what changed is written ---------------------------------------------------
+
+
+NEWEST = datetime(2025, 12, 31, 12, 0, tzinfo=CST)
+
+
+@pytest.fixture
+def newest_site(site) -> tuple[Site, Path]:
+    """The site, plus a post newer than all others in categories and tags shared with other posts."""
+    path = site.write(
+        site.posts / "_posts" / "2025-12-31-newest.md",
+        post_text("The newest post", NEWEST, ["markets"], ["AI", "bonds"], "Newest summary."),
+    )
+    return site, path
+
+
+@pytest.mark.parametrize("cache", [True, False], ids=["cache", "no-cache"])
+def test_no_change_rebuild_touches_nothing(newest_site, tmp_path, cache):
+    site, _ = newest_site
+    out = tmp_path / "out"
+    cache_path = tmp_path / "cache.sqlite" if cache else None
+    build(site.settings(out, cache_path), NOW)
+    before = stats(out)
+    report = build(site.settings(out, cache_path), NOW)
+    assert report.written == []
+    assert stats(out) == before
+    if cache:
+        assert report.reparsed == 0  # every file came from the cache
+
+
+@pytest.mark.parametrize("cache", [True, False], ids=["cache", "no-cache"])
+@pytest.mark.parametrize("change", ["add", "title", "delete"])
+def test_a_change_rewrites_only_the_feeds_of_that_post(newest_site, tmp_path, change, cache):
+    site, newest = newest_site
+    out = tmp_path / "out"
+    cache_path = tmp_path / "cache.sqlite" if cache else None
+    build(site.settings(out, cache_path), NOW)
+    before = stats(out)
+
+    if change == "add":
+        site.write(
+            site.posts / "_posts" / "2025-12-30-added.md",
+            post_text("Added post", NEWEST - timedelta(hours=5), ["tech"], ["快讯", "brand new tag"], "Added."),
+        )
+        expected = feed_files_of(["tech"], ["快讯", "brand new tag"])
+    elif change == "title":
+        site.edit(newest, "title", q("The newest post, retitled"))
+        expected = feed_files_of(["markets"], ["AI", "bonds"])
+    else:
+        newest.unlink()
+        expected = feed_files_of(["markets"], ["AI", "bonds"])
+
+    report = build(site.settings(out, cache_path), NOW)
+    assert sorted(report.written) == sorted(expected)
+    changed = changed_files(before, stats(out))
+    assert expected <= changed <= expected | {MANIFEST_NAME}, sorted(changed ^ expected)
+    if cache:
+        assert report.reparsed == (0 if change == "delete" else 1)
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold")
+
+
+# --- 3. future-dated posts --------------------------------------------------------------
+
+
+def test_future_post_appears_when_the_clock_passes_its_date(site, tmp_path):
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    first = datetime(2026, 1, 2, 9, 0, tzinfo=CST)  # 2026-01-02 01:00 UTC
+    second = datetime(2026, 2, 1, 10, 0, tzinfo=CST)
+    site.write(site.posts / "_posts" / "2026-01-02-soon.md",
+               post_text("Soon", first, ["markets"], ["AI"], "Coming soon."))
+    site.write(site.posts / "_posts" / "2026-02-01-later.md",
+               post_text("Later", second, ["brand-new-category"], ["brand-new-tag"], "Later still."))
+
+    clocks = [
+        (NOW, set()),
+        (datetime(2026, 1, 2, 0, 59, 59, tzinfo=timezone.utc), set()),
+        (datetime(2026, 1, 2, 1, 0, tzinfo=timezone.utc), {"Soon"}),
+        (datetime(2026, 1, 2, 1, 0, tzinfo=timezone.utc), {"Soon"}),  # again: nothing new
+        (datetime(2026, 1, 20, tzinfo=timezone.utc), {"Soon"}),
+        (datetime(2026, 3, 1, tzinfo=timezone.utc), {"Soon", "Later"}),
+    ]
+    for step, (now, due) in enumerate(clocks):
+        report = build(site.settings(out, cache), now)
+        cold_out = tmp_path / f"cold{step}"
+        cold_build(site.settings(cold_out), now)
+        assert_like_cold(out, cold_out, f"clock {now.isoformat()}")
+        titles = set(entry_titles(out / "atom.xml"))
+        assert titles & {"Soon", "Later"} == due, now
+        assert (out / "categories/brand-new-category/atom.xml").exists() == ("Later" in due)
+        if step == 3:
+            assert report.written == []
+        if "Soon" in due:
+            assert "Soon" in entry_titles(out / "categories/markets/atom.xml")
+            assert "Soon" in entry_titles(out / f"tags/{slugify('AI')}/atom.xml")
+
+
+def test_future_post_that_takes_a_duplicates_permalink(site, tmp_path):
+    """When a future post of the first source falls due, it replaces (in every feed) the
+    copy of the second source that has the same permalink."""
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    due = datetime(2026, 1, 5, 9, 0, tzinfo=CST)
+    site.write(site.posts / "_posts" / "2026-01-05-story.md",
+               post_text("First source copy", due, ["markets"], ["AI"], "First.", permalink="/news/story.html"))
+    site.write(site.extra / "2025-12-01-story.md",
+               post_text("Second source copy", datetime(2025, 12, 1, tzinfo=CST), ["markets"], ["bonds"],
+                         "Second.", permalink="/news/story.html"))
+    for step, now in enumerate([NOW, datetime(2026, 1, 6, tzinfo=timezone.utc)]):
+        build(site.settings(out, cache), now)
+        cold_out = tmp_path / f"cold{step}"
+        cold_build(site.settings(cold_out), now)
+        assert_like_cold(out, cold_out, f"clock {now.isoformat()}")
+        shown = "Second source copy" in entry_titles(out / "tags/bonds/atom.xml")
+        assert shown == (step == 0)  # shown until the first source's copy is due
+
+
+# --- 4. cache robustness -----------------------------------------------------------------
+
+
+def test_deleting_the_cache_changes_no_byte(site, tmp_path):
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    build(site.settings(out, cache), NOW)
+    before = whole_tree(out)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{cache}{suffix}").unlink(missing_ok=True)
+    report = build(site.settings(out, cache), NOW)
+    assert report.written == []
+    assert whole_tree(out) == before
+    assert cache.exists()  # made again
+
+
+OTHER_OPTIONS = {
+    "summary_length": 40,
+    "site_url": "https://other.example.net/blog",
+    "timezone": "UTC",
+    "permalink": "pretty",
+    "limit": 3,
+    "title": "Another title",
+    "formats": "atom",
+    "link": "post",
+}
+
+
+@pytest.mark.parametrize("option", sorted(OTHER_OPTIONS))
+def test_cache_of_other_options_gives_a_cold_build(site, tmp_path, option):
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    other = {option: OTHER_OPTIONS[option]}
+    build(site.settings(out, cache), NOW)
+    build(site.settings(out, cache, **other), NOW)
+    cold_build(site.settings(tmp_path / "cold-other", **other), NOW)
+    assert_like_cold(out, tmp_path / "cold-other", other)
+    # and back again, with a change in between
+    site.edit(site.files()[3], "title", q("Changed while the options were other"))
+    build(site.settings(out, cache), NOW)
+    cold_build(site.settings(tmp_path / "cold-back"), NOW)
+    assert_like_cold(out, tmp_path / "cold-back", "back to the first options")
+
+
+def test_one_cache_for_two_output_directories(site, tmp_path):
+    cache = tmp_path / "cache.sqlite"
+    one, two = tmp_path / "one", tmp_path / "two"
+    build(site.settings(one, cache), NOW)
+    site.edit(site.files()[0], "title", q("Seen first by the build of two"))
+    site.files()[5].unlink()
+    build(site.settings(two, cache), NOW)
+    build(site.settings(one, cache), NOW)  # the cache already knows the changes; one does not
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(one, tmp_path / "cold", "one")
+    assert_like_cold(two, tmp_path / "cold", "two")
+
+
+def _garbage(cache: Path, how: str) -> None:
+    rng = random.Random(how)
+    data = bytearray(cache.read_bytes())
+    if how == "whole":
+        data = bytearray(rng.randbytes(len(data)))
+    elif how == "header":
+        data[:100] = rng.randbytes(100)
+    elif how == "pages":  # every page after the first
+        data[4096:] = rng.randbytes(len(data) - 4096)
+    elif how == "truncated":
+        data = data[: len(data) // 3]
+    cache.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["whole", "header", "pages", "truncated"])
+def test_corrupt_cache_gives_a_warning_and_a_cold_build(site, tmp_path, how):
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    build(site.settings(out, cache), NOW)
+    assert cache.stat().st_size > 8192
+    site.edit(site.files()[2], "title", q("Edited before the cache broke"))
+    site.files()[9].unlink()
+    _garbage(cache, how)
+
+    report = build(site.settings(out, cache), NOW)
+    assert cache_warnings(report, cache), [str(p) for p in report.problems]
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold", how)
+    # and the cache works again
+    report = build(site.settings(out, cache), NOW)
+    assert report.written == [] and not cache_warnings(report, cache)
+
+
+@pytest.mark.parametrize("column", ["post", "problems"])
+def test_unpicklable_cache_row_is_rebuilt_with_a_warning(newest_site, tmp_path, column):
+    site, newest = newest_site
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    warned = site.write(  # a post with a warning, so that its row has problems
+        site.posts / "_posts" / "2024-07-01-warned.md",
+        "---\ntitle: Warned\ndate: 2024-07-01 08:00:00 +0800\ncategories: [markets]\nsummary: [not, text]\n---\n\nBody.\n",
+    )
+    build(site.settings(out, cache), NOW)
+    # the newest post is in the all-posts feed, which any change below makes the build render again
+    path = str(newest if column == "post" else warned)
+    with sqlite3.connect(cache) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(files)")}
+        if column == "post" and "post" not in columns:
+            column = "date"  # a schema that keeps the post as plain columns: break one of them
+        assert column in columns, sorted(columns)
+        assert db.execute(f"SELECT {column} IS NOT NULL FROM files WHERE path = ?", (path,)).fetchone() == (1,)
+        db.execute(f"UPDATE files SET {column} = x'00' WHERE path = ?", (path,))
+    db.close()
+    site.edit(site.files()[0], "title", q("A change, so that cached records are needed"))
+
+    report = build(site.settings(out, cache), NOW)
+    assert cache_warnings(report, cache), [str(p) for p in report.problems]
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold", column)
+    report = build(site.settings(out, cache), NOW)
+    assert report.written == [] and not cache_warnings(report, cache)
+
+
+def test_same_size_rewrite_within_the_mtime_resolution_is_noticed(site, tmp_path):
+    """A file read moments after it was written is checked by content next time."""
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    path = site.posts / "_posts" / "2025-12-31-racy.md"
+    path.write_text(post_text("Racy AAAA", NEWEST, ["markets"], ["AI"], "Racy."), encoding="utf-8")
+    build(site.settings(out, cache), NOW)  # reads the file right after it was written
+    info = path.stat()
+    path.write_text(post_text("Racy BBBB", NEWEST, ["markets"], ["AI"], "Racy."), encoding="utf-8")
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))  # same size, same mtime
+    assert path.stat().st_size == info.st_size
+    build(site.settings(out, cache), NOW)
+    assert "Racy BBBB" in entry_titles(out / "atom.xml")
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold")
+
+
+# --- 5. --jobs ------------------------------------------------------------------------------
+
+
+def test_jobs_give_identical_trees(tmp_path, monkeypatch):
+    site = Site(tmp_path / "site", example=False)
+    rng = random.Random(5)
+    for n in range(500):
+        site.new_post(rng, categories=[CATEGORIES[n % 5], f"c{n % 11}"], tags=[f"t{n % 41}", rng.choice(TAGS)])
+    # duplicates (same permalink, other title and tags): which copy wins depends on the order of reading
+    originals = site.files()
+    for n, directory in enumerate([site.extra, site.posts / "A-first", site.posts / "zz-last"] * 20):
+        original = originals[n * 7]
+        text = set_front(original.read_text(encoding="utf-8"), "title", q(f"Copy in {directory.name}"))
+        site.write(directory / original.name, set_front(text, "tags", f"[{q('t-' + directory.name)}]"))
+    pools: list[int] = []
+    real_pool = parallel._pool
+    monkeypatch.setattr(parallel, "_pool", lambda jobs: pools.append(jobs) or real_pool(jobs))
+    assert 500 // parallel.MIN_FILES_PER_WORKER >= 2
+
+    build(site.settings(tmp_path / "j1", jobs=1), NOW)
+    assert pools == []
+    report = build(site.settings(tmp_path / "j2", jobs=2), NOW)
+    assert report.feeds // parallel.MIN_FEEDS_PER_WORKER >= 2
+    assert pools == [2, 2], "reading and rendering should both have used 2 workers"
+    build(site.settings(tmp_path / "j2-cache", tmp_path / "cache.sqlite", jobs=2), NOW)
+    reference = whole_tree(tmp_path / "j1")
+    assert whole_tree(tmp_path / "j2") == reference
+    assert whole_tree(tmp_path / "j2-cache") == reference
+
+    # incremental with --jobs 2: most files changed (read in parallel), some gone
+    for path in site.files()[:450]:
+        site.edit(path, "title", q(f"Retitled {path.stem}"))
+    for path in site.files()[::37]:
+        path.unlink()
+    pools.clear()
+    build(site.settings(tmp_path / "j2-cache", tmp_path / "cache.sqlite", jobs=2), NOW)
+    assert pools and pools[0] == 2
+    build(site.settings(tmp_path / "j1-after", jobs=1), NOW)
+    assert_like_cold(tmp_path / "j2-cache", tmp_path / "j1-after", "--jobs 2, incremental")
+    assert feed_tree(tmp_path / "j2-cache") == feed_tree(tmp_path / "j1-after")
+
+
+# --- 6. locking ------------------------------------------------------------------------------
+
+
+def test_locked_output_exits_3_and_writes_nothing(site, tmp_path):
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    out.mkdir()
+    with OutputLock(out, wait=0):
+        started = time.monotonic()
+        done = run_cli(site.cli_args(out, cache, "--wait", "0.3"), tmp_path)
+        elapsed = time.monotonic() - started
+    assert done.returncode == 3, (done.stdout, done.stderr)
+    assert "lock" in done.stderr.lower(), done.stderr
+    assert elapsed >= 0.3
+    assert feed_tree(out) == {} and not (out / MANIFEST_NAME).exists()
+
+    done = run_cli(site.cli_args(out, cache, "--wait", "0.3"), tmp_path)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold")
+
+
+def test_locked_output_keeps_the_last_build_and_the_next_build_catches_up(site, tmp_path):
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    assert run_cli(site.cli_args(out, cache), tmp_path).returncode == 0
+    before = stats(out)
+    site.edit(site.files()[1], "title", q("Changed while the output was locked"))
+    site.new_post(random.Random(6), date=NEWEST)
+    with open(out / LOCK_NAME, "a+b") as handle:
+        import fcntl
+
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        done = run_cli(site.cli_args(out, cache, "--wait", "0.3"), tmp_path)
+        assert done.returncode == 3, (done.stdout, done.stderr)
+        assert "lock" in done.stderr.lower()
+        assert stats(out) == before
+    # the locked build updated the cache; the output must still catch up
+    done = run_cli(site.cli_args(out, cache, "--wait", "5"), tmp_path)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold")
+
+
+@pytest.mark.parametrize("caches", ["shared", "separate"])
+def test_two_builds_at_once(tmp_path, caches):
+    site = Site(tmp_path / "site")
+    site.generate(200, random.Random(2))
+    out = tmp_path / "out"
+    c1 = tmp_path / "cache1.sqlite"
+    c2 = c1 if caches == "shared" else tmp_path / "cache2.sqlite"
+    for round_ in range(2):
+        procs = [popen_cli(site.cli_args(out, c, "--wait", "60"), tmp_path) for c in (c1, c2)]
+        results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+        for code, stdout, stderr in results:
+            assert code == 0, (code, stdout, stderr)
+        cold_build(site.settings(tmp_path / f"cold{round_}"), NOW)
+        assert_like_cold(out, tmp_path / f"cold{round_}", f"round {round_}")
+        assert temp_files(out) == []
+        # change some posts, then both again
+        rng = random.Random(round_)
+        for op in ("add", "delete", "title", "move", "duplicate"):
+            site.apply(op, rng)
+
+
+# --- 7. crash safety -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_site(tmp_path_factory):
+    """About 2000 generated posts, and a cold build of them (--limit 0, so writing takes a while)."""
+    root = tmp_path_factory.mktemp("big")
+    site = Site(root / "site", example=False)
+    rng = random.Random(2000)
+    for n in range(2000):
+        site.new_post(rng, categories=[f"c{n % 8}"], tags=[f"t{n % 29}"] if n % 3 == 0 else [])
+    cold = root / "cold"
+    build(site.settings(cold, limit=0), NOW)
+    return site, cold
+
+
+def _check_after_kill(out: Path) -> None:
+    """Whatever the moment of the kill: every feed file whole, the manifest whole."""
+    for path in out.rglob("*.xml"):
+        etree.parse(str(path))  # raises on a half-written file
+    if (out / MANIFEST_NAME).exists():
+        manifest_of(out)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+
+
+_rng = random.Random(7)
+KILL_DELAYS = sorted(round(_rng.uniform(0.2, 1.5), 2) for _ in range(3))
+
+
+@pytest.mark.parametrize("delay", [*KILL_DELAYS, "mid-write"])
+def test_killed_build_leaves_whole_files_and_the_next_build_is_right(big_site, tmp_path, delay):
+    site, cold_out = big_site
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    proc = popen_cli(site.cli_args(out, cache, "--limit", "0"), tmp_path)
+    if delay == "mid-write":  # as soon as the first feed file is there
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline and not next(out.rglob("*.xml"), None):
+            time.sleep(0.002)
+        time.sleep(random.Random(11).uniform(0.0, 0.05))
+        assert proc.poll() is None, "the build ended before it could be killed while writing"
+    else:
+        time.sleep(delay)
+    _kill(proc)
+    if out.exists():
+        _check_after_kill(out)
+
+    report = build(site.settings(out, cache, limit=0), NOW)
+    assert not report.problems, [str(p) for p in report.problems]
+    assert_like_cold(out, cold_out, f"killed after {delay}")
+    assert temp_files(out) == []
+
+
+@pytest.mark.parametrize("when", ["before-start", "after-finish"])
+def test_build_killed_before_it_starts_or_after_it_ends(site, tmp_path, when):
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    proc = popen_cli(site.cli_args(out, cache), tmp_path)
+    if when == "after-finish":
+        assert proc.wait(timeout=120) == 0
+    _kill(proc)
+    if out.exists():
+        _check_after_kill(out)
+    build(site.settings(out, cache), NOW)
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold", when)
+    assert temp_files(out) == []
+
+
+DRIVER = textwrap.dedent(
+    """
+    import os, signal, sys, tempfile
+    import feeds.write as w
+    from feeds.cli import app
+
+    kill_at = int(sys.argv[1])
+    real = w.atomic_write
+    count = 0
+
+    def crashing(path, data):
+        global count
+        count += 1
+        if count == kill_at:  # half a temp file, then SIGKILL
+            fd, temp = tempfile.mkstemp(prefix=w.TEMP_PREFIX, suffix=".tmp", dir=path.parent)
+            os.write(fd, data[: len(data) // 2])
+            os.kill(os.getpid(), signal.SIGKILL)
+        real(path, data)
+
+    w.atomic_write = crashing
+    app(args=["build", *sys.argv[2:]], prog_name="feeds")
+    """
+)
+
+
+def run_killed_at(site: Site, cwd: Path, write: int, args: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", DRIVER, str(write), *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == -signal.SIGKILL, (done.returncode, done.stdout, done.stderr)
+
+
+@pytest.mark.parametrize("scenario", ["fresh", "posts-changed", "options-changed-and-back"])
+def test_build_killed_at_a_feed_write(site, tmp_path, scenario):
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    if scenario == "fresh":
+        run_killed_at(site, tmp_path, 5, site.cli_args(out, cache))
+    elif scenario == "posts-changed":
+        assert run_cli(site.cli_args(out, cache), tmp_path).returncode == 0
+        for path in site.files()[::4]:
+            site.edit(path, "title", q(f"Changed {path.stem}"))
+        run_killed_at(site, tmp_path, 4, site.cli_args(out, cache))
+    else:
+        # a build with another title, killed part-way; then the first options again
+        assert run_cli(site.cli_args(out, cache), tmp_path).returncode == 0
+        run_killed_at(site, tmp_path, 4, site.cli_args(out, cache, "--title", "A title given once"))
+    assert temp_files(out), "the driver leaves half a temp file"
+    _check_after_kill(out)
+
+    report = build(site.settings(out, cache), NOW)
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold", scenario)
+    assert temp_files(out) == []
+    assert report.problems == [] or all(p.severity is Severity.INFO for p in report.problems)
+
+
+# --- 8. --prune ----------------------------------------------------------------------------
+
+
+FOREIGN = {
+    "robots.txt": b"User-agent: *\n",
+    "categories/foreign/atom.xml": b"<feed xmlns='http://www.w3.org/2005/Atom'/>\n",
+    "tags/vanishing/notes.txt": b"kept by hand\n",
+    ".htaccess": b"Options -Indexes\n",
+}
+
+
+@pytest.mark.parametrize("cache", [True, False], ids=["cache", "no-cache"])
+@pytest.mark.parametrize("when", ["same-build", "later-build"])
+def test_prune_removes_only_stale_feeds_feeds_wrote(site, tmp_path, when, cache):
+    out = tmp_path / "out"
+    cache_path = tmp_path / "cache.sqlite" if cache else None
+    doomed = [
+        site.write(site.posts / "_posts" / f"2025-0{n}-01-doomed-{n}.md",
+                   post_text(f"Doomed {n}", datetime(2025, n, 1, tzinfo=CST), ["doomed"], ["vanishing"], "Gone soon."))
+        for n in (1, 2)
+    ]
+    build(site.settings(out, cache_path), NOW)
+    stale = feed_files_of(["doomed"], ["vanishing"]) - feed_files_of()
+    assert all((out / rel).is_file() for rel in stale)
+    for rel, data in FOREIGN.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_bytes(data)
+    for path in doomed:
+        path.unlink()
+
+    if when == "later-build":
+        report = build(site.settings(out, cache_path), NOW)
+        assert report.pruned == []
+        assert all((out / rel).is_file() for rel in stale)
+        manifest = manifest_of(out)
+        assert stale <= set(manifest["files"]) and not stale & set(manifest["current"])
+
+    report = build(site.settings(out, cache_path, prune=True), NOW)
+    assert sorted(report.pruned) == sorted(stale)
+    assert not any((out / rel).exists() for rel in stale)
+    assert not (out / "categories" / "doomed").exists(), "an emptied directory is removed"
+    assert (out / "tags" / "vanishing").is_dir()  # it still holds a foreign file
+    for rel, data in FOREIGN.items():
+        assert (out / rel).read_bytes() == data, rel
+    manifest = manifest_of(out)
+    assert set(manifest["files"]) == set(manifest["current"])
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold", when, foreign={"categories/foreign/atom.xml"})
+
+
+def test_prune_removes_emptied_parent_directories(tmp_path):
+    site = Site(tmp_path / "site", example=False)
+    rng = random.Random(8)
+    site.generate(5, rng, categories=["only"], tags=[])
+    tagged = site.new_post(rng, categories=["only"], tags=["lonely"])
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    build(site.settings(out, cache), NOW)
+    assert (out / "tags" / "lonely" / "atom.xml").is_file()
+    tagged.unlink()
+    report = build(site.settings(out, cache, prune=True), NOW)
+    assert sorted(report.pruned) == ["tags/lonely/atom.xml", "tags/lonely/rss.xml"]
+    assert not (out / "tags").exists()
+    assert (out / "categories" / "only" / "atom.xml").is_file()
+
+
+def test_prune_never_removes_files_outside_the_output(site, tmp_path):
+    """Even a manifest edited by hand (or by another tool) cannot make --prune delete elsewhere."""
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    build(site.settings(out, cache), NOW)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not feeds'\n")
+    absolute = tmp_path / "absolute.txt"
+    absolute.write_text("not feeds' either\n")
+    manifest = manifest_of(out)
+    manifest["files"] += ["../outside.txt", str(absolute)]
+    (out / MANIFEST_NAME).write_text(json.dumps(manifest), encoding="utf-8")
+    site.files()[0].unlink()  # so that the build does work
+    build(site.settings(out, cache, prune=True), NOW)
+    assert outside.exists()
+    assert absolute.exists()
