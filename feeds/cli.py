@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from feeds import __version__
-from feeds.errors import ConfigError, FeedsError, LockTimeout
+from feeds.errors import ConfigError, FeedsError, LockTimeout, MissingSiteURL
 
 EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_LOCKED, EXIT_IO = 0, 1, 2, 3, 4
 
@@ -201,18 +201,17 @@ def check(
     if output_format not in ("text", "json"):
         _fail(f"--format must be text or json, not {output_format!r}", EXIT_USAGE)
     flags = dict(
-        sources=sources, site_url=site_url or "http://localhost", timezone=timezone_,
-        summary_length=summary_length, permalink=permalink, future=future, config=config,
-        encoding=encoding, max_post_size=max_post_size,
+        sources=sources, site_url=site_url, timezone=timezone_, summary_length=summary_length,
+        permalink=permalink, future=future, config=config, encoding=encoding,
+        max_post_size=max_post_size, no_cache=True,
     )
-    if site_url is None:
-        flags.pop("site_url")  # let config files supply it; fall back below
     try:
         settings = _settings(flags, exit_on_error=False)
-    except ConfigError as exc:
-        if "no site URL" not in exc.message:
-            _fail(str(exc), EXIT_USAGE)
+    except MissingSiteURL:
+        # checking posts needs no real site URL: permalinks are only compared
         settings = _settings({**flags, "site_url": "http://localhost"})
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_USAGE)
     from feeds.build import scan
 
     found = scan(settings, datetime.now(timezone.utc))

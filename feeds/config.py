@@ -14,7 +14,7 @@ from typing import Any
 
 
 from feeds.dates import DateError, parse_timezone
-from feeds.errors import ConfigError
+from feeds.errors import ConfigError, MissingSiteURL
 from feeds.render import FILE_NAMES
 from feeds.text import one_line
 from feeds.urls import PERMALINK_STYLES, absolute_url
@@ -196,7 +196,7 @@ def _as_list(value: Any, key: str) -> list[str]:
 def _validate(m: dict[str, Any], sources, config_file, jekyll_file) -> Settings:
     site = m.get("site_url")
     if not site:
-        raise ConfigError(
+        raise MissingSiteURL(
             "no site URL: pass --site-url, or set site_url in feeds.toml (or url in the Jekyll _config.yml)"
         )
     site_url = absolute_url(str(site))

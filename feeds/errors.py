@@ -31,5 +31,9 @@ class ConfigError(FeedsError):
     """Bad settings: a config file, a flag value, a missing source (exit 2)."""
 
 
+class MissingSiteURL(ConfigError):
+    """No site URL from any source of settings (feeds need absolute URLs)."""
+
+
 class LockTimeout(FeedsError):
     """Another build holds the output directory's lock (exit 3)."""
