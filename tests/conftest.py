@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +26,18 @@ def settings_for(*sources: Path, out: Path, cwd: Path | None = None, **flags):
     """Settings as the CLI would make them from these flags (None = not given)."""
     flags = {"sources": [Path(s) for s in sources], "out": out, **flags}
     return load(flags, cwd or Path.cwd())
+
+
+def shown_text(element, fmt: str) -> str:
+    """The text a reader shows for an Atom or RSS title/category element.
+
+    Atom text constructs are plain text unless type="html"; RSS titles are
+    HTML (feeds escapes titles that contain markup-like text).
+    """
+    text = element.text or ""
+    if fmt == "rss" or element.get("type") == "html":
+        return html.unescape(text)
+    return text
 
 
 def parse(path: Path):

@@ -45,6 +45,8 @@ from feeds.read import ReadOptions, read_file
 
 from feeds.write import TEMP_PREFIX
 
+from conftest import shown_text
+
 HERE = Path(__file__).resolve().parent
 BAD = HERE / "bad_posts"
 FIXTURES = sorted(BAD.glob("*.md"))
@@ -313,8 +315,8 @@ def test_build_reports_and_exits_1_without_traceback(site):
 def _titles(path: Path, fmt: str) -> list[str]:
     root = etree.parse(str(path)).getroot()
     if fmt == "atom":
-        return [e.findtext(f"{ATOM}title") for e in root.iter(f"{ATOM}entry")]
-    return [item.findtext("title") for item in root.iter("item")]
+        return [shown_text(e.find(f"{ATOM}title"), fmt) for e in root.iter(f"{ATOM}entry")]
+    return [shown_text(item.find("title"), fmt) for item in root.iter("item")]
 
 
 @pytest.mark.parametrize("fmt", ["atom", "rss"])
@@ -463,3 +465,32 @@ def test_strict_build_writes_nothing(site):
     assert not written, f"--strict wrote {written}"
     for name in by_outcome("skipped"):
         assert name in stderr, f"{name} not reported under --strict"
+
+
+def test_markup_like_text_is_declared_as_html(site):
+    """What feed validators warn about: markup-like text in plain-text elements.
+
+    Atom: such title/subtitle/summary text carries type="html" (and is escaped
+    HTML). RSS: titles, categories and the channel description never contain
+    a raw tag after XML decoding, and escapes are written "&#x26;", as the RSS
+    Best Practices Profile asks.
+    """
+    markup = re.compile(r"<[A-Za-z/!?]|&[#A-Za-z]")
+    checked = 0
+    for path in site["out"].rglob("*.xml"):
+        root = etree.parse(str(path)).getroot()
+        if path.name == "atom.xml":
+            for element in root.iter(f"{ATOM}title", f"{ATOM}subtitle", f"{ATOM}summary"):
+                if element.text and markup.search(element.text):
+                    assert element.get("type") == "html", (path, element.text)
+                    checked += 1
+        else:
+            assert b"&amp;" not in path.read_bytes(), path
+            channel = root.find("channel")
+            elements = [channel.find("title"), channel.find("description")]
+            for item in channel.iter("item"):
+                elements += [item.find("title"), *item.iter("category")]
+            for element in elements:
+                assert not re.search(r"<[A-Za-z/!?]", element.text or ""), (path, element.text)
+                checked += 1
+    assert checked, "no feed was checked"

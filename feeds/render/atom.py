@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from feeds.model import FeedSpec, SiteInfo
-from feeds.render.common import entry_link, entry_terms, new_feed
+from feeds.render.common import atom_bytes, entry_link, entry_terms, new_feed
 
 
 class _Spelled(datetime):
@@ -55,4 +55,4 @@ def render(spec: FeedSpec, site: SiteInfo) -> bytes:
         terms = entry_terms(post)
         if terms:
             entry.category(terms)
-    return gen.atom_str(pretty=True)
+    return atom_bytes(gen)

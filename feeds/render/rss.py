@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from feeds.model import FeedSpec, SiteInfo
-from feeds.render.common import entry_link, entry_terms, new_feed
+from feeds.render.common import entry_link, entry_terms, new_feed, rss_bytes
 
 
 def render(spec: FeedSpec, site: SiteInfo) -> bytes:
@@ -23,4 +23,4 @@ def render(spec: FeedSpec, site: SiteInfo) -> bytes:
         terms = entry_terms(post)
         if terms:
             entry.category(terms)
-    return gen.rss_str(pretty=True)
+    return rss_bytes(gen)
