@@ -140,9 +140,10 @@ def scan(settings: Settings, now: datetime, progress: Progress | None = None) ->
     """Read every post file without the cache; what `feeds check` reports."""
     from feeds.parallel import load_many
 
-    files = discover(settings.sources)
+    listing_problems: list[Problem] = []
+    files = discover(settings.sources, listing_problems)
     loaded = load_many(files, read_options(settings), settings.jobs, _stage(progress, "read", len(files)))
-    result = Scan(files=len(files))
+    result = Scan(files=len(files), problems=listing_problems)
     posts = []
     for item in loaded:
         result.problems.extend(item.problems)
@@ -159,15 +160,15 @@ def _stage(progress: Progress | None, stage: str, total: int):
     return lambda done: progress(stage, done, total)
 
 
-def list_files(sources: tuple[Path, ...]) -> list[tuple[str, Path, int, int]]:
-    """(display path, path, size, mtime_ns) of every post file; size -1 if it cannot be stat'ed."""
+def list_files(sources: tuple[Path, ...], problems: list[Problem]) -> list[tuple[str, str, int, int, int]]:
+    """(display path, path, size, mtime_ns, ctime_ns) of every post file; size -1 if it cannot be stat'ed."""
     listing = []
-    for display, path in discover(sources):
+    for display, path in discover(sources, problems):
         try:
             info = os.stat(path)
-            listing.append((display, path, info.st_size, info.st_mtime_ns))
+            listing.append((display, path, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
         except OSError:
-            listing.append((display, path, -1, 0))
+            listing.append((display, path, -1, 0, 0))
     return listing
 
 
@@ -184,6 +185,7 @@ class _Read:
     state_before: str
     state_after: str
     cache: Cache | None
+    listing_problems: list[Problem]
 
     def posts(self) -> list[Post | Stub]:
         """Every post in source order: fresh ones whole, cached ones as stubs."""
@@ -224,7 +226,7 @@ class _Read:
             for path, problems in self.cache.problems_by_path():
                 if path in reused:
                     by_path[path] = problems
-        found: list[Problem] = []
+        found: list[Problem] = list(self.listing_problems)
         for path in self.order:
             found.extend(by_path.get(path, ()))
         return found
@@ -232,15 +234,24 @@ class _Read:
 
 def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | None) -> _Read:
     options = read_options(settings)
-    listing = list_files(settings.sources)
-    known = cache.entries() if cache is not None else {}
-    state_before = cache.state if cache is not None else ""
+    listing_problems: list[Problem] = []
+    listing = list_files(settings.sources, listing_problems)
+    state_before, known = cache.snapshot() if cache is not None else ("", {})
     fresh: list[tuple[str, str]] = []
     reused: list[str] = []
-    for display, path, size, mtime_ns in listing:
+    for display, path, size, mtime_ns, ctime_ns in listing:
+        # Same size, mtime and ctime (no tool sets ctime back, so `cp -p` and
+        # `touch -r` are noticed), and modified well before it was read (not
+        # within the clock's resolution of the read): trust the cache.
         entry = known.get(display)
-        # same size and mtime, and modified well before it was read: trust the cache
-        if entry is not None and size >= 0 and entry[0] == size and entry[1] == mtime_ns < entry[2] - RACY_NS:
+        if (
+            entry is not None
+            and size >= 0
+            and entry[0] == size
+            and entry[1] == mtime_ns
+            and entry[2] == ctime_ns
+            and mtime_ns < entry[3] - RACY_NS
+        ):
             reused.append(display)
         else:
             fresh.append((display, path))
@@ -268,7 +279,7 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
         if entry is None or digests.get(path) != item.digest:
             changed.add(path)
         store.append(
-            (path, Entry(item.size, item.mtime_ns, item.digest, item.read_ns), item.post, item.problems)
+            (path, Entry(item.size, item.mtime_ns, item.ctime_ns, item.digest, item.read_ns), item.post, item.problems)
         )
     before: dict[str, Record] = {}
     if cache is not None:
@@ -284,6 +295,7 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
         state_before=state_before,
         state_after=cache.state if cache is not None else "",
         cache=cache,
+        listing_problems=listing_problems,
     )
 
 
@@ -297,7 +309,7 @@ def _open_cache(settings: Settings, notes: list[Problem]) -> Cache | None:
         notes.append(Problem(str(settings.cache), f"cache unusable ({exc}); building without it", Severity.WARNING))
         cache.close()
         return None
-    if cache.reset_reason and "unreadable" in cache.reset_reason:
+    if cache.rebuilt and cache.reset_reason:
         notes.append(Problem(str(settings.cache), cache.reset_reason, Severity.WARNING))
     return cache
 

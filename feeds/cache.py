@@ -17,8 +17,7 @@ from pathlib import Path
 
 from feeds.model import Post, Problem, Severity, Stub
 
-SCHEMA = 3
-DEFAULT_NAME = ".feeds-cache.sqlite"
+SCHEMA = 4
 # A file whose mtime is this close to the moment we read it is "racy": it is
 # checked by content next time, whatever its size and mtime say.
 RACY_NS = 2_000_000_000
@@ -30,6 +29,7 @@ class Entry:
 
     size: int
     mtime_ns: int
+    ctime_ns: int
     digest: bytes
     read_ns: int
 
@@ -89,6 +89,7 @@ class Cache:
         self.db: sqlite3.Connection | None = None
         self.state = ""
         self.reset_reason: str | None = None  # why the cache started empty, if it did
+        self.rebuilt = False  # True when the file was unreadable and was made anew
 
     # --- opening --------------------------------------------------------------
 
@@ -96,11 +97,14 @@ class Cache:
         """Open (creating if needed); a cache of other options or version starts empty."""
         try:
             self._connect()
+        except sqlite3.OperationalError:
+            raise  # locked or unreachable, not broken: never delete a cache another build uses
         except (sqlite3.DatabaseError, CacheError) as exc:
             self.close()
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(str(self.path) + suffix).unlink(missing_ok=True)
             self.reset_reason = f"cache {self.path} was unreadable ({exc}); rebuilt"
+            self.rebuilt = True
             self._connect()
 
     def _connect(self) -> None:
@@ -118,7 +122,8 @@ class Cache:
             db.execute("DROP TABLE IF EXISTS files")
             db.execute(
                 "CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
-                " mtime_ns INTEGER NOT NULL, digest BLOB NOT NULL, read_ns INTEGER NOT NULL,"
+                " mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, digest BLOB NOT NULL,"
+                " read_ns INTEGER NOT NULL,"
                 # the post as plain columns (url is NULL when the file gave no post)
                 " url TEXT, date TEXT, updated TEXT, categories TEXT, tags TEXT,"
                 " title TEXT, summary TEXT, link TEXT, problems BLOB)"
@@ -156,13 +161,21 @@ class Cache:
 
     # --- reading --------------------------------------------------------------
 
-    def entries(self) -> dict[str, tuple[int, int, int]]:
-        """(size, mtime_ns, read_ns) of every known file."""
+    def snapshot(self) -> tuple[str, dict[str, tuple[int, int, int, int]]]:
+        """The state and (size, mtime_ns, ctime_ns, read_ns) of every known file, read together."""
         assert self.db is not None
-        return {
-            path: (size, mtime_ns, read_ns)
-            for path, size, mtime_ns, read_ns in self.db.execute("SELECT path, size, mtime_ns, read_ns FROM files")
-        }
+        self.db.execute("BEGIN")  # one read transaction: another build cannot slip in between
+        try:
+            state = self.current_state()
+            entries = {
+                path: (size, mtime_ns, ctime_ns, read_ns)
+                for path, size, mtime_ns, ctime_ns, read_ns in self.db.execute(
+                    "SELECT path, size, mtime_ns, ctime_ns, read_ns FROM files"
+                )
+            }
+        finally:
+            self.db.execute("COMMIT")
+        return state, entries
 
     def digests(self, paths) -> dict[str, bytes]:
         assert self.db is not None
@@ -255,14 +268,22 @@ class Cache:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
+            if row is None or row[0] != self.fingerprint:
+                # another build, with other options, started the cache afresh meanwhile:
+                # store nothing, and mark the state unknown so nothing is trusted
+                self.state = uuid.uuid4().hex
+                db.execute("ROLLBACK")
+                return
             db.executemany("DELETE FROM files WHERE path = ?", [(path,) for path in removed])
             db.executemany(
-                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         path,
                         entry.size,
                         entry.mtime_ns,
+                        entry.ctime_ns,
                         entry.digest,
                         entry.read_ns,
                         *_post_columns(post),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,6 +16,7 @@ _FAST = re.compile(
     r"\s*(?:([Zz])|(?:UTC|GMT)?([+-])(\d{2})(?::?(\d{2}))?)?"
 )
 _HAS_YEAR = re.compile(r"\d{4}")
+_TRAILING_OFFSET = re.compile(r"\s*(?:\b(UTC|GMT|Z)|(?:\bUTC|\bGMT)?([+-])(\d{1,2}):?(\d{2})?)\s*$", re.I)
 _NO_DATE = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z|UTC|GMT)?", re.I)
 
 
@@ -40,12 +42,29 @@ def parse_timezone(value: str) -> tzinfo:
         raise DateError(f"unknown time zone {value!r}") from exc
 
 
+MIN_YEAR, MAX_YEAR = 1000, 9999  # what RFC 822 and RFC 3339 dates can be written as
+
+
 def fixed(dt: datetime) -> datetime:
-    """The same instant with a fixed-offset tzinfo (cheap to compare, pickle, print)."""
+    """The same instant with a fixed-offset tzinfo (cheap to compare, pickle, print).
+
+    Raises DateError for a date outside the years feeds can be written for.
+    An offset with seconds (local mean time, e.g. Asia/Shanghai before 1901
+    is +08:05:43) cannot be written in a feed: such a date is given in UTC.
+    """
     offset = dt.utcoffset()
     if offset is None:
         raise DateError("naive datetime")
-    return dt.replace(tzinfo=timezone(offset), fold=0)
+    try:
+        utc = dt.astimezone(timezone.utc)
+    except OverflowError as exc:
+        raise DateError(f"date out of range: {dt.isoformat()}") from exc
+    if offset % timedelta(minutes=1):
+        dt = utc
+        offset = timedelta(0)
+    if not (MIN_YEAR <= dt.year <= MAX_YEAR and MIN_YEAR <= utc.year <= MAX_YEAR):
+        raise DateError(f"date out of range (years {MIN_YEAR}-{MAX_YEAR}): {dt.isoformat()}")
+    return dt.replace(tzinfo=timezone(offset) if offset else timezone.utc, fold=0)
 
 
 def localize(naive: datetime, zone: tzinfo) -> datetime:
@@ -69,24 +88,55 @@ def to_datetime(value: object, zone: tzinfo) -> datetime | None:
     if isinstance(value, date):
         return localize(datetime.combine(value, time()), zone)
     if isinstance(value, bool) or not isinstance(value, str):
-        raise DateError(f"date is a {type(value).__name__}, not a date: {value!r}")
+        raise DateError(f"date is a {type(value).__name__}, not a date")
     text = value.strip()
     if _NO_DATE.fullmatch(text):
         return None  # "" or "date:  +0800": the scraper wrote an offset and no date
     if not _HAS_YEAR.search(text):
-        raise DateError(f"cannot read date {value!r}")
+        raise DateError(f"cannot read date {text[:60]!r}")
     match = _FAST.fullmatch(text)
     try:
         if match:
             return _from_match(match, zone)
-        from dateutil import parser as dateutil_parser  # only for the uncommon forms
-
-        parsed = dateutil_parser.parse(text, default=datetime(1, 1, 1))
+        parsed = _dateutil_parse(text)
     except (ValueError, OverflowError) as exc:
-        raise DateError(f"cannot read date {value!r}: {exc}") from exc
+        raise DateError(f"cannot read date {text[:60]!r}: {exc}") from exc
     if parsed.tzinfo is None:
         return localize(parsed, zone)
     return fixed(parsed)
+
+
+def _dateutil_parse(text: str) -> datetime:
+    """The uncommon forms ("June 1, 2022 16:03 +0800"), never depending on the machine.
+
+    The offset is read here; dateutil reads only the rest. (dateutil maps a
+    zone name, or even "+0000", that matches the machine's own zone to "local
+    time", and warns about names it does not know: either would make the
+    output depend on where it runs, so zone names are refused.)
+    """
+    from dateutil import parser as dateutil_parser
+
+    offset: timezone | None = None
+    match = _TRAILING_OFFSET.search(text)
+    if match:
+        zulu, sign, hours, minutes = match.groups()
+        if zulu:
+            offset = timezone.utc
+        else:
+            delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
+            if delta >= timedelta(hours=24):
+                raise ValueError("offset out of range")
+            offset = timezone(-delta if sign == "-" else delta)
+        text = text[: match.start()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", dateutil_parser.UnknownTimezoneWarning)
+        try:
+            parsed = dateutil_parser.parse(text, default=datetime(1, 1, 1))
+        except dateutil_parser.UnknownTimezoneWarning as exc:
+            raise ValueError("unknown time zone name; write an offset such as +0800") from exc
+    if parsed.tzinfo is not None:
+        raise ValueError("time zone names are ambiguous; write an offset such as +0800")
+    return parsed if offset is None else parsed.replace(tzinfo=offset)
 
 
 def _from_match(match: re.Match[str], zone: tzinfo) -> datetime:
@@ -96,14 +146,12 @@ def _from_match(match: re.Match[str], zone: tzinfo) -> datetime:
         int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro
     )
     if zulu:
-        return naive.replace(tzinfo=timezone.utc)
+        return fixed(naive.replace(tzinfo=timezone.utc))
     if sign:
         delta = timedelta(hours=int(off_h), minutes=int(off_m or 0))
         if delta >= timedelta(hours=24):
             raise ValueError("offset out of range")
-        aware = naive.replace(tzinfo=timezone(-delta if sign == "-" else delta))
-        aware.astimezone(timezone.utc)  # raises OverflowError at the edges of time
-        return aware
+        return fixed(naive.replace(tzinfo=timezone(-delta if sign == "-" else delta)))
     return localize(naive, zone)
 
 

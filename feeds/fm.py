@@ -97,7 +97,7 @@ def parse(front: str, first_line: int) -> Parsed:
 # without escapes are taken literally, and plain values are typed by YAML's
 # own resolver and constructors. Anything else returns None and goes to YAML.
 
-_SIMPLE_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +(.*?))? *")
+_SIMPLE_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +(.*))?")
 _NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
 _PLAIN_START_BAD = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _RESERVED_KEYS = frozenset("y n yes no on off true false null".split())
@@ -123,7 +123,7 @@ def parse_simple(front: str) -> dict | None:
         match = _SIMPLE_LINE.fullmatch(line)
         if match is None:
             return None
-        key, value = match.group(1), match.group(2)
+        key, value = match.group(1), (match.group(2) or "").rstrip(" ")
         if key.lower() in _RESERVED_KEYS:
             return None
         if not value:
@@ -146,6 +146,8 @@ def parse_simple(front: str) -> dict | None:
             tag = _plain_tag(value)
             if tag == _STR_TAG:
                 meta[key] = value
+            elif tag not in _CONSTRUCTOR.yaml_constructors:
+                return None  # "=", "<<": let YAML itself say what they are
             else:
                 node = yaml.ScalarNode(tag, value)
                 try:
@@ -160,8 +162,8 @@ def _kind(value: object) -> str:
     return {list: "list", str: "string"}.get(type(value), type(value).__name__)
 
 
-_KEY_VALUE = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*:(?:[ \t]+(.*?))?[ \t]*")
-_LIST_ITEM = re.compile(r"[ \t]*-[ \t]+(.*?)[ \t]*")
+_KEY_VALUE = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*:(?:[ \t]+(.*))?")
+_LIST_ITEM = re.compile(r"[ \t]*-[ \t]+(.*)")
 
 
 def parse_flat(front: str, first_line: int) -> tuple[dict, tuple[tuple[int | None, str], ...]]:
@@ -183,14 +185,14 @@ def parse_flat(front: str, first_line: int) -> tuple[dict, tuple[tuple[int | Non
         if item and last_key is not None and (meta.get(last_key) is None or isinstance(meta[last_key], list)):
             values = meta.get(last_key) or []
             assert isinstance(values, list)
-            values.append(_scalar(item.group(1)))
+            values.append(_scalar(item.group(1).rstrip(" \t")))
             meta[last_key] = values
             continue
         match = _KEY_VALUE.fullmatch(raw)
         if not match:
             notes.append((line_no, f"cannot read front-matter line {raw.strip()[:60]!r}; ignored"))
             continue
-        key, value = match.group(1), match.group(2) or ""
+        key, value = match.group(1), (match.group(2) or "").rstrip(" \t")
         last_key = key
         if value.startswith("[") and value.endswith("]"):
             meta[key] = [_scalar(part) for part in _split_flow(value[1:-1])]

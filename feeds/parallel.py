@@ -46,6 +46,7 @@ def _load_chunk(chunk: Sequence[tuple[str, Path]], options: ReadOptions) -> list
                 problem_rows(loaded.result.problems),
                 loaded.size,
                 loaded.mtime_ns,
+                loaded.ctime_ns,
                 loaded.digest,
                 time.time_ns(),
             )
@@ -61,6 +62,7 @@ class FileRead(NamedTuple):
     problems: tuple[Problem, ...]
     size: int  # -1 when the file could not be read
     mtime_ns: int
+    ctime_ns: int
     digest: bytes
     read_ns: int  # when it was read
 
@@ -76,7 +78,7 @@ def load_many(
     results: list[FileRead] = []
 
     def take(rows: list[tuple]) -> None:
-        for display, post, problems, size, mtime_ns, digest, read_ns in rows:
+        for display, post, problems, size, mtime_ns, ctime_ns, digest, read_ns in rows:
             results.append(
                 FileRead(
                     display,
@@ -84,6 +86,7 @@ def load_many(
                     row_problems(problems) if problems else (),
                     size,
                     mtime_ns,
+                    ctime_ns,
                     digest,
                     read_ns,
                 )

@@ -49,21 +49,24 @@ class ReadOptions:
 # --- finding files --------------------------------------------------------------
 
 
-def discover(sources: tuple[Path, ...]) -> list[tuple[str, str]]:
+def discover(sources: tuple[Path, ...], problems: list[Problem] | None = None) -> list[tuple[str, str]]:
     """Every post file under the sources, in a deterministic order.
 
     Sources keep the order given; inside a directory files are ordered by
     their relative path. Hidden files and directories are skipped; symlinked
-    directories are not followed. Returns (display path, path) pairs.
+    directories are not followed. Returns (display path, path) pairs; a
+    directory that cannot be listed is added to ``problems`` (its posts are
+    unknown, so this is an error).
     """
     found: list[tuple[str, str]] = []
+    problems = [] if problems is None else problems
     for source in sources:
         top = str(source)
         if not os.path.isdir(top):
             found.append((top, top))
             continue
         inside: list[str] = []
-        _collect(top, "", inside)
+        _collect(top, "", inside, problems)
         inside.sort()
         prefix = os.path.join(top, "")
         for rel in inside:
@@ -72,11 +75,12 @@ def discover(sources: tuple[Path, ...]) -> list[tuple[str, str]]:
     return found
 
 
-def _collect(directory: str, prefix: str, into: list[str]) -> None:
+def _collect(directory: str, prefix: str, into: list[str], problems: list[Problem]) -> None:
     try:
         entries = list(os.scandir(directory))
-    except OSError:
-        return  # an unreadable subdirectory: its posts cannot be listed (nor read)
+    except OSError as exc:
+        problems.append(Problem(directory, f"cannot list directory: {exc.strerror or exc}; its posts are left out"))
+        return
     for entry in entries:
         name = entry.name
         if name.startswith("."):
@@ -86,7 +90,7 @@ def _collect(directory: str, prefix: str, into: list[str]) -> None:
         except OSError:
             continue
         if is_dir:
-            _collect(entry.path, prefix + name + os.sep, into)
+            _collect(entry.path, prefix + name + os.sep, into, problems)
         elif name.lower().endswith(POST_SUFFIXES):
             into.append(prefix + name)
 
@@ -101,6 +105,7 @@ class Loaded:
     result: ReadResult
     size: int  # -1 when the file could not be read
     mtime_ns: int
+    ctime_ns: int
     digest: bytes  # of the bytes read; b"" when none
 
 
@@ -113,11 +118,15 @@ def load_file(display: str, path: str | Path, options: ReadOptions) -> Loaded:
     """Read one post file, with its size, mtime and a digest of its bytes."""
     data, info, problem = _read_bytes(display, path, options.max_size)
     if problem is not None:
-        return Loaded(ReadResult(display, None, (problem,)), -1, 0, b"")
+        return Loaded(ReadResult(display, None, (problem,)), -1, 0, 0, b"")
     assert data is not None and info is not None
     digest = hashlib.blake2b(data, digest_size=16).digest()
     return Loaded(
-        _decode_and_parse(data, display, os.path.basename(path), options), info.st_size, info.st_mtime_ns, digest
+        _decode_and_parse(data, display, os.path.basename(path), options),
+        info.st_size,
+        info.st_mtime_ns,
+        info.st_ctime_ns,
+        digest,
     )
 
 
@@ -328,7 +337,11 @@ def _text_value(value: object, key: str, warn) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float, date)):
-        return one_line(str(value))
+        try:
+            return one_line(str(value))
+        except ValueError:  # an integer too long to print (Python refuses over 4300 digits)
+            warn(f"{key} is a number too long to use; ignored")
+            return ""
     warn(f"{key} is a {type(value).__name__}, not text; ignored")
     return ""
 

@@ -29,9 +29,12 @@ def one_line(text: str) -> str:
 # --- plain text from Markdown + HTML -----------------------------------------
 
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
-_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+# Each inner part excludes its own opening character, so a run of "[" or "**"
+# is scanned once, not once per character (no quadratic time on hostile text).
+_IMAGE = re.compile(r"!\[([^\[\]]*)\]\([^()]*\)")
+_LINK = re.compile(r"\[([^\[\]]*)\]\([^()]*\)")
+_REF_LINK = re.compile(r"\[([^\[\]]+)\]\[[^\[\]]*\]")
+_BLOCK_MARK = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d{1,9}[.)][ \t]+)", re.M)
 _AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^<>\s]*)>|<>")
 # A tag starts with a letter, "/" + letter, "!" or "?" (so "a <1% b" stays text).
 _TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)(?:\s[^<>]*)?/?>|<[!?][^<>]*>")
@@ -39,7 +42,7 @@ _INLINE_TAGS = frozenset(
     "a abbr b bdi bdo big cite code del dfn em font i img ins kbd mark q s samp small span "
     "strike strong sub sup time tt u var wbr".split()
 )
-_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_EMPHASIS = re.compile(r"\*\*(?=[^\s*])([^*]+?)(?<=\S)\*\*|__(?=[^\s_])([^_]+?)(?<=\S)__")
 _CODE = re.compile(r"`([^`]*)`")
 
 
@@ -61,7 +64,8 @@ def plain_text(markup: str) -> str:
         text = _AUTOLINK.sub(lambda m: m.group(1) or "", text)
         text = _TAG.sub(_drop_tag, text)
     if "*" in text or "_" in text:
-        text = _EMPHASIS.sub(r"\2", text)
+        text = _EMPHASIS.sub(lambda m: m.group(1) or m.group(2), text)
+    text = _BLOCK_MARK.sub("", text)  # "# Heading", "> quote", "- item": the words only
     if "`" in text:
         text = _CODE.sub(r"\1", text)
     if "&" in text:
