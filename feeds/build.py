@@ -26,9 +26,8 @@ from feeds.dates import parse_timezone
 from feeds.errors import FeedsError
 from feeds.group import all_keys, dedupe, feed_keys, group, relative_file
 from feeds.lock import OutputLock
-from feeds.model import FeedSpec, Post, Problem, Severity, SiteInfo, Stub
+from feeds.model import FILE_NAMES, FeedSpec, Post, Problem, Severity, SiteInfo, Stub
 from feeds.read import ReadOptions, discover
-from feeds.render import FILE_NAMES
 from feeds.write import remove_temp_files
 
 # progress(stage, done, total): stage is "read" or "write"
@@ -104,6 +103,8 @@ def read_fingerprint(settings: Settings) -> str:
     return _fingerprint(
         settings.site_url, settings.timezone, settings.permalink, settings.summary_length,
         settings.encoding, settings.max_post_size,
+        # the order of the sources decides which copy of a duplicated post wins
+        [str(source) for source in settings.sources],
     )
 
 
@@ -373,7 +374,11 @@ def _write_phase(
         and cache.built_state(out_key) == phase.state_before
         and cache.current_state() == phase.state_after
     )
-    next_due = datetime.fromisoformat(manifest.next_due) if manifest.next_due else None
+    try:
+        next_due = datetime.fromisoformat(manifest.next_due) if manifest.next_due else None
+    except ValueError:  # a damaged manifest: trust nothing in it
+        manifest = manifests.Manifest(files=manifest.files)
+        next_due = None
     coming_due = next_due is not None and next_due <= now and not settings.future
     if (
         incremental

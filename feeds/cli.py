@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 import time
+import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
@@ -15,6 +17,7 @@ from feeds import __version__
 from feeds.errors import ConfigError, FeedsError, LockTimeout, MissingSiteURL
 
 EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_LOCKED, EXIT_IO = 0, 1, 2, 3, 4
+EXIT_BUG = 70  # EX_SOFTWARE: an internal error
 
 HELP = """Publish Atom and RSS feeds from folders of Jekyll-style Markdown posts.
 
@@ -44,7 +47,8 @@ Examples:
 Exit codes: 0 all good; 1 feeds written but some posts were skipped (or
 --strict found problems and nothing was written); 2 usage or configuration
 error, nothing written; 3 another build held --out for longer than --wait;
-4 an output file could not be written.
+4 an output file or the cache could not be written; 70 an internal error (a
+bug in feeds: the traceback is printed).
 """
 
 CHECK_HELP = """Read the posts as `feeds build` would and report every problem; write nothing.
@@ -167,6 +171,8 @@ def build(
         _fail(str(exc), EXIT_IO)
     except OSError as exc:
         _fail(f"cannot write {exc.filename or settings.out}: {exc.strerror or exc}", EXIT_IO)
+    except sqlite3.Error as exc:  # locked for too long by another program, disk full, ...
+        _fail(f"cache {settings.cache}: {exc}", EXIT_IO)
     _print_problems(report.problems, verbose)
     seconds = time.perf_counter() - started
     if report.aborted:
@@ -278,11 +284,20 @@ class _progress:
     def __enter__(self):
         if not self.enabled:
             return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
+        # No refresh thread: the build forks worker processes, and a fork must
+        # not happen while another thread may hold a lock.
         self._bar = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            transient=True, console=None,
+            transient=True, console=Console(stderr=True), auto_refresh=False,
         )
         self._bar.start()
         return self.update
@@ -293,7 +308,7 @@ class _progress:
             label = {"read": "reading posts", "write": "writing feeds"}.get(stage, stage)
             self._tasks[stage] = self._bar.add_task(label, total=total)
         if done == total or done % 50 == 0:
-            self._bar.update(self._tasks[stage], completed=done)
+            self._bar.update(self._tasks[stage], completed=done, refresh=True)
 
     def __exit__(self, *exc_info) -> None:
         if self._bar is not None:
@@ -301,4 +316,12 @@ class _progress:
 
 
 def main() -> None:
-    app(prog_name="feeds")
+    try:
+        app(prog_name="feeds")
+    except KeyboardInterrupt:
+        typer.echo("feeds: interrupted", err=True)
+        sys.exit(130)
+    except Exception:  # noqa: BLE001 - a bug: loud, with its traceback, and its own exit code
+        traceback.print_exc()
+        typer.echo("feeds: internal error (a bug in feeds): please report it with the traceback above", err=True)
+        sys.exit(EXIT_BUG)

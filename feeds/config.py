@@ -5,17 +5,16 @@ Pure apart from reading the two config files; returns a frozen Settings.
 
 from __future__ import annotations
 
-import codecs
 import os
+import string
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
 from feeds.dates import DateError, parse_timezone
 from feeds.errors import ConfigError, MissingSiteURL
-from feeds.render import FILE_NAMES
+from feeds.model import FILE_NAMES
 from feeds.text import one_line
 from feeds.urls import PERMALINK_STYLES, absolute_url
 
@@ -185,6 +184,18 @@ def _read_jekyll(path: Path) -> dict[str, Any]:
     return found
 
 
+def _check_page_pattern(key: str, pattern: str, site_url: str) -> None:
+    """category_url/tag_url: only {slug}, {name} and {site}, giving an absolute http(s) URL."""
+    try:
+        fields = [field for _text, field, _spec, _conv in string.Formatter().parse(pattern) if field is not None]
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {exc}") from exc
+    if any(field not in ("slug", "name", "site") for field in fields):
+        raise ConfigError(f"{key}: use only {{slug}}, {{name}} and {{site}} in the pattern, not {fields}")
+    if absolute_url(pattern.format(slug="x", name="x", site=site_url)) is None:
+        raise ConfigError(f"{key}: {pattern!r} does not give an absolute http(s) URL")
+
+
 def _as_list(value: Any, key: str) -> list[str]:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -202,6 +213,8 @@ def _validate(m: dict[str, Any], sources, config_file, jekyll_file) -> Settings:
     site_url = absolute_url(str(site))
     if site_url is None:
         raise ConfigError(f"site URL {site!r} is not an absolute http(s) URL")
+    if "?" in site_url or "#" in site_url:
+        raise ConfigError(f"site URL {site!r} must not have a query or fragment: feed paths are added to it")
     site_url = site_url.rstrip("/")
     try:
         parse_timezone(str(m.get("timezone") or "UTC"))
@@ -221,21 +234,17 @@ def _validate(m: dict[str, Any], sources, config_file, jekyll_file) -> Settings:
         ints[key] = value
     encoding = str(m.get("encoding", "utf-8"))
     try:
-        codecs.lookup(encoding)
+        b"x".decode(encoding, "replace")  # a text encoding ("rot13" or "base64" are not)
     except LookupError as exc:
-        raise ConfigError(f"unknown encoding {encoding!r}") from exc
+        raise ConfigError(f"unknown text encoding {encoding!r}") from exc
     permalink = str(m.get("permalink", "date"))
     if permalink not in PERMALINK_STYLES and not permalink.startswith("/"):
         raise ConfigError(
             f"permalink must be a style ({', '.join(PERMALINK_STYLES)}) or a pattern starting with '/'"
         )
     for key in ("category_url", "tag_url"):
-        pattern = m.get(key)
-        if pattern is not None:
-            try:
-                str(pattern).format(slug="x", name="x", site="x")
-            except (KeyError, IndexError, ValueError) as exc:
-                raise ConfigError(f"{key}: use only {{slug}}, {{name}} and {{site}} in the pattern") from exc
+        if m.get(key) is not None:
+            _check_page_pattern(key, str(m[key]), site_url)
     title = one_line(str(m.get("title") or "")) or site_url.split("//", 1)[1]
     jobs = m.get("jobs", 0)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 0:
@@ -243,9 +252,14 @@ def _validate(m: dict[str, Any], sources, config_file, jekyll_file) -> Settings:
     if jobs == 0:
         jobs = default_jobs()
     wait = m.get("wait", 60)
-    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or wait < 0:
+    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait < float("inf"):
         raise ConfigError(f"wait must be a number of seconds >= 0, not {wait!r}")
+    for key in ("out", "cache"):
+        if m.get(key) is not None and not isinstance(m[key], (str, Path)):
+            raise ConfigError(f"{key} must be a path (a string), not {m[key]!r}")
     out = Path(m["out"])
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} exists and is not a directory")
     cache: Path | None = None
     if not m.get("no_cache", False):
         if m.get("cache"):

@@ -7,7 +7,6 @@ import warnings
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-
 # The common forms, parsed without dateutil: "2022-06-01 16:03:57 +0800",
 # "2022-06-01T16:03:57+08:00", "2022-06-01 16:03", "2022-06-01", "...Z".
 _FAST = re.compile(

@@ -6,8 +6,8 @@ Pure functions on text; no I/O.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import yaml
 
@@ -57,7 +57,9 @@ def parse(front: str, first_line: int) -> Parsed:
     simple = parse_simple(front)
     if simple is not None:
         return Parsed(simple)
-    from frontmatter import YAMLHandler  # python-frontmatter's YAML loader (libyaml when present)
+    from frontmatter import (
+        YAMLHandler,  # python-frontmatter's YAML loader (libyaml when present)
+    )
 
     try:
         meta = YAMLHandler().load(front) if front.strip() else {}

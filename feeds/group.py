@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from operator import attrgetter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 
-from feeds.model import FeedSpec, Post, Problem, Severity, Stub
-from feeds.render import FILE_NAMES
+from feeds.model import FILE_NAMES, FeedSpec, Post, Problem, Severity, Stub
 from feeds.text import slugify
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
-_URL = attrgetter("url")
-
-
-def _instant(post: Post | Stub) -> float:
-    return post.date.timestamp()
 
 
 def order_key(post: Post | Stub) -> tuple[int, str]:
@@ -80,11 +73,7 @@ def group(
     ``only``, just the specs of those (kind, slug) keys are made, identical
     to the ones a full grouping gives.
     """
-    # Newest first, equal instants by URL: two stable sorts. (A float timestamp
-    # tells microseconds apart for any date a post can have, and compares
-    # faster than datetimes of different offsets.)
-    ordered = sorted(posts, key=_URL)
-    ordered.sort(key=_instant, reverse=True)
+    ordered = sorted(posts, key=order_key)
     specs = []
     if only is None or ("all", "") in only:
         specs.append(_spec("all", "", "", "", ordered, limit))

@@ -7,11 +7,19 @@ from datetime import datetime
 from enum import Enum
 from typing import NamedTuple
 
+# The file of each feed format, in every feed's directory.
+FILE_NAMES: dict[str, str] = {"atom": "atom.xml", "rss": "rss.xml"}
+
 
 class Severity(str, Enum):
     ERROR = "error"  # the post was skipped
     WARNING = "warning"  # the post was kept, but something was guessed or dropped
     INFO = "info"  # not a problem with the file's content (excluded, duplicate, not a post)
+
+
+def _printable(text: str) -> str:
+    """A file name on one line: control and other unprintable characters escaped."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +33,8 @@ class Problem:
 
     @property
     def location(self) -> str:
-        return self.path if self.line is None else f"{self.path}:{self.line}"
+        path = self.path if self.path.isprintable() else _printable(self.path)
+        return path if self.line is None else f"{path}:{self.line}"
 
     def __str__(self) -> str:
         return f"{self.location}: {self.severity.value}: {self.message}"

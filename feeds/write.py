@@ -42,6 +42,9 @@ class Writer:
             raise FeedsError(f"two feeds want the same file {relative!r}")
         self._written.add(relative)
         path = self.target(relative)
+        # before reading or creating anything: a symlink must not lead outside
+        if os.path.commonpath([self._root, os.path.realpath(path.parent)]) != self._root:
+            raise FeedsError("the output path leads outside the output directory", path)
         try:
             if path.read_bytes() == data:
                 self.unchanged.append(relative)
@@ -51,8 +54,6 @@ class Writer:
         except IsADirectoryError as exc:
             raise FeedsError("a directory is in the way of a feed file", path) from exc
         path.parent.mkdir(parents=True, exist_ok=True)
-        if os.path.commonpath([self._root, os.path.realpath(path.parent)]) != self._root:
-            raise FeedsError("the output path leads outside the output directory", path)
         atomic_write(path, data)
         self.changed.append(relative)
         return True

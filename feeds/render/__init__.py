@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from feeds.model import FeedSpec, SiteInfo
+from feeds.model import FILE_NAMES, FeedSpec, SiteInfo
 
 Renderer = Callable[[FeedSpec, SiteInfo], bytes]
 
-# format name -> file name; the renderer is imported only when a feed is rendered
-FILE_NAMES: dict[str, str] = {"atom": "atom.xml", "rss": "rss.xml"}
+__all__ = ["FILE_NAMES", "Renderer", "renderer"]  # the renderer is imported only when a feed is rendered
 
 
 def renderer(fmt: str) -> Renderer:

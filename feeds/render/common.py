@@ -9,9 +9,8 @@ from datetime import datetime, timezone
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feeds.model import FeedSpec, Post, SiteInfo
-from feeds.render import FILE_NAMES
-from feeds.urls import join, quote_path, quote_segment
+from feeds.model import FILE_NAMES, FeedSpec, Post, SiteInfo
+from feeds.urls import absolute_url, join, quote_path, quote_segment
 
 GENERATOR = "feeds"  # no version: an upgrade must not change every feed's bytes
 # An empty feed still needs an <updated>; a fixed instant keeps it byte-stable.
@@ -28,7 +27,9 @@ def page_url(site: SiteInfo, spec: FeedSpec) -> str:
     pattern = {"category": site.category_url, "tag": site.tag_url}.get(spec.kind)
     if not pattern:
         return site.url + "/"
-    return pattern.format(slug=quote_segment(spec.slug), name=quote_segment(spec.name), site=site.url)
+    url = absolute_url(pattern.format(slug=quote_segment(spec.slug), name=quote_segment(spec.name), site=site.url))
+    assert url is not None, "config checks that the pattern gives an absolute URL"
+    return url
 
 
 def feed_title(site: SiteInfo, spec: FeedSpec) -> str:
