@@ -72,9 +72,22 @@ def default_jobs() -> int:
 
 
 def default_sources(cwd: Path) -> tuple[Path, ...]:
-    """posts/, or _posts/ when run at the root of a Jekyll site."""
+    """posts/; or, at the root of a Jekyll site, _posts/ and its archive folders.
+
+    Sites like the finews mirror move old posts out of _posts/ (to old_post/):
+    every top-level folder whose name has "post" in it is read after _posts/,
+    in name order (_drafts and the built _site are not).
+    """
     if (cwd / JEKYLL_CONFIG).is_file() and (cwd / "_posts").is_dir() and not (cwd / "posts").is_dir():
-        return (Path("_posts"),)
+        archives = sorted(
+            entry.name
+            for entry in cwd.iterdir()
+            if entry.is_dir()
+            and "post" in entry.name.lower()
+            and entry.name not in ("_posts", "_drafts", "_site")
+            and not entry.name.startswith(".")
+        )
+        return (Path("_posts"), *(Path(name) for name in archives))
     return (Path("posts"),)
 
 
