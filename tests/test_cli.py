@@ -337,3 +337,24 @@ def test_check_json_clean_is_valid_and_exit_zero(runner, tmp_path, monkeypatch):
     data = json.loads(result.stdout)
     assert data["errors"] == 0
     assert data["posts"] == distinct_posts(EXAMPLE)
+
+
+def test_jekyll_site_root_reads_posts_and_archive_folders_by_default(tmp_path, monkeypatch):
+    """`feeds build` with no sources at a Jekyll site's root: _posts/ first, then old_post/."""
+    site = tmp_path / "site"
+    for folder, name, title in (
+        ("_posts", "2024-05-02-b.md", "In _posts"),
+        ("old_post", "2024-05-01-a.md", "Only in old_post"),
+        ("old_post", "2024-05-02-b.md", "Archived copy of b"),
+        ("_drafts", "2024-05-03-c.md", "A draft"),
+    ):
+        (site / folder).mkdir(parents=True, exist_ok=True)
+        (site / folder / name).write_text(
+            f'---\ntitle: "{title}"\ndate: {name[:10]} 08:00:00 +0800\ncategories: x\n---\n\nText.\n', "utf-8"
+        )
+    (site / "_config.yml").write_text("url: https://site.example\ntimezone: Asia/Shanghai\n", "utf-8")
+    monkeypatch.chdir(site)
+    result = CliRunner().invoke(app, ["build", "--out", str(tmp_path / "out"), "--no-cache", "--limit", "0"])
+    assert result.exit_code == 0, result.output
+    titles = sorted(entry.title for entry in parse(tmp_path / "out" / "atom.xml").entries)
+    assert titles == ["In _posts", "Only in old_post"]
