@@ -127,7 +127,11 @@ def load(flags: dict[str, Any], cwd: Path) -> Settings:
     merged: dict[str, Any] = {"out": Path("public")}
     merged.update(jekyll)
     for key, value in toml.items():
-        merged[key] = _relative_to(config_file, Path(value)) if key in _PATH_KEYS else value
+        if key in _PATH_KEYS:
+            if not isinstance(value, str):
+                raise ConfigError(f"{key} must be a path (a string), not {value!r}", config_file)
+            value = _relative_to(config_file, Path(value))
+        merged[key] = value
     for key, value in given.items():
         if key not in ("sources", "config"):
             merged[key] = value

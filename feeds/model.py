@@ -37,7 +37,8 @@ class Problem:
         return path if self.line is None else f"{path}:{self.line}"
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.severity.value}: {self.message}"
+        message = self.message if self.message.isprintable() else _printable(self.message)
+        return f"{self.location}: {self.severity.value}: {message}"
 
 
 @dataclass(frozen=True, slots=True)

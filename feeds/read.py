@@ -262,7 +262,7 @@ def _make_post(
 
     stem = filename.rsplit(".", 1)[0] if "." in filename else filename
     file_day, slug = filename_date(stem)
-    slug = xml_safe(slug).strip("-") or xml_safe(stem)
+    slug = one_line(slug).strip("-") or one_line(stem)
 
     post_date = _post_date(meta.get("date"), file_day, options.timezone, warn, fail)
     if post_date is None:
