@@ -263,6 +263,8 @@ def _make_post(
     stem = filename.rsplit(".", 1)[0] if "." in filename else filename
     file_day, slug = filename_date(stem)
     slug = one_line(slug).strip("-") or one_line(stem)
+    if isinstance(meta.get("slug"), str) and one_line(meta["slug"]):
+        slug = one_line(meta["slug"])  # Jekyll: front-matter slug replaces the file name's
 
     post_date = _post_date(meta.get("date"), file_day, options.timezone, warn, fail)
     if post_date is None:

@@ -391,3 +391,11 @@ def test_read_file_over_max_size_is_an_error(tmp_path):
     result = read_file(NAME, path, dataclasses.replace(OPTIONS, max_size=100))
     assert result.post is None
     assert severities(result) == [Severity.ERROR]
+
+
+def test_front_matter_slug_replaces_the_file_name_slug_in_the_permalink():
+    text = '---\ntitle: "T"\ndate: 2024-05-01 08:00:00 +0800\ncategories: news\nslug: better-name\n---\n\nBody.\n'
+    options = ReadOptions(site_url="https://example.org", timezone=ZoneInfo("Asia/Shanghai"))
+    result = parse_post(text, "x.md", "2024-05-01-ugly-name.md", options)
+    assert result.post is not None
+    assert result.post.url == "https://example.org/news/2024/05/01/better-name.html"
