@@ -42,12 +42,6 @@ class Scan:
     posts: list[Post] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
-    @property
-    def skipped(self) -> int:
-        """Files that were meant as posts and could not be used."""
-        return count_skipped(self.problems)
-
-
 @dataclass(slots=True)
 class BuildReport:
     files: int = 0  # post files found
@@ -318,10 +312,6 @@ def _open_cache(settings: Settings, notes: list[Problem]) -> Cache | None:
 # --- the build --------------------------------------------------------------------
 
 
-def relative_path(spec: FeedSpec, fmt: str) -> str:
-    return relative_file(spec.kind, spec.slug, fmt)
-
-
 def build(settings: Settings, now: datetime, progress: Progress | None = None) -> BuildReport:
     """Build every feed. ``now`` decides only which future-dated posts are due."""
     notes: list[Problem] = []
@@ -414,7 +404,7 @@ def _write_phase(
             if any(f not in manifest.current or not os.path.isfile(os.path.join(out, f)) for f in files)
         }
     specs = phase.whole(group(visible, settings.limit, only))
-    tasks = [(relative_path(spec, fmt), fmt, spec) for spec in specs for fmt in settings.formats]
+    tasks = [(relative_file(spec.kind, spec.slug, fmt), fmt, spec) for spec in specs for fmt in settings.formats]
     if cache is not None:
         # Until the manifest below is saved, this directory is in no known state:
         # a build killed while writing makes the next one render everything.

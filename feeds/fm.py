@@ -49,7 +49,6 @@ def split(text: str) -> Split:
 class Parsed:
     meta: dict | None  # None: nothing usable
     notes: tuple[tuple[int | None, str], ...] = field(default=())  # (file line, message)
-    recovered: bool = False  # True when YAML failed and the lines were read one by one
 
 
 def parse(front: str, first_line: int) -> Parsed:
@@ -73,7 +72,6 @@ def parse(front: str, first_line: int) -> Parsed:
         return Parsed(
             recovered,
             ((line, f"front matter is not valid YAML ({problem}); read it line by line"), *notes),
-            recovered=True,
         )
     except RecursionError:
         return Parsed(None, ((first_line, "front matter is nested too deeply"),))
@@ -83,7 +81,6 @@ def parse(front: str, first_line: int) -> Parsed:
         return Parsed(
             recovered or None,
             ((first_line, f"front matter has a value YAML cannot take ({exc}); read it line by line"), *notes),
-            recovered=bool(recovered),
         )
     if meta is None:
         meta = {}
