@@ -370,14 +370,7 @@ def _write_phase(
         manifest = manifests.Manifest(files=manifest.files)
         next_due = None
     coming_due = next_due is not None and next_due <= now and not settings.future
-    if (
-        incremental
-        and not phase.changed
-        and not phase.removed
-        and not coming_due
-        and not (settings.prune and manifest.files - manifest.current)
-        and all(os.path.isfile(os.path.join(out, relative)) for relative in manifest.current)
-    ):
+    if incremental and _nothing_to_do(settings, phase, manifest, coming_due):
         report.posts = manifest.posts
         report.feeds = len(manifest.current)
         return  # nothing changed: nothing to render, nothing to touch
@@ -410,25 +403,12 @@ def _write_phase(
         # a build killed while writing makes the next one render everything.
         cache.set_built_state(out_key, "")
     if tasks:
-        from feeds.parallel import render_many
-        from feeds.render import renderer
-
-        render_for = {fmt: renderer(fmt) for fmt in settings.formats}
-        done = render_many(
-            tasks, site_info(settings), out, render_for, settings.jobs, _stage(progress, "write", len(tasks))
-        )
-        report.written = [relative for relative, changed in done if changed]
-        report.unchanged = [relative for relative, changed in done if not changed]
-
-    kept = manifest.files | current
-    stale = sorted(manifest.files - current)
-    if settings.prune and stale:
-        report.pruned = _prune(out, stale)
-        kept -= set(report.pruned)
+        _render_and_write(settings, tasks, report, progress)
+    report.pruned = _prune(out, sorted(manifest.files - current)) if settings.prune else []
     manifests.save(
         out,
         manifests.Manifest(
-            files=kept,
+            files=(manifest.files | current) - set(report.pruned),
             current=current,
             settings=fingerprint,
             next_due=new_next_due.isoformat() if new_next_due else "",
@@ -437,6 +417,29 @@ def _write_phase(
     )
     if cache is not None:
         cache.set_built_state(out_key, phase.state_after)
+
+
+def _nothing_to_do(settings: Settings, phase: _Read, manifest: manifests.Manifest, coming_due: bool) -> bool:
+    """No post changed, none came due, nothing to prune, and every feed file is there."""
+    return (
+        not phase.changed
+        and not phase.removed
+        and not coming_due
+        and not (settings.prune and manifest.files - manifest.current)
+        and all(os.path.isfile(os.path.join(settings.out, relative)) for relative in manifest.current)
+    )
+
+
+def _render_and_write(settings: Settings, tasks: list, report: BuildReport, progress: Progress | None) -> None:
+    from feeds.parallel import render_many  # rendering imports feedgen and lxml: only when needed
+    from feeds.render import renderer
+
+    render_for = {fmt: renderer(fmt) for fmt in settings.formats}
+    done = render_many(
+        tasks, site_info(settings), settings.out, render_for, settings.jobs, _stage(progress, "write", len(tasks))
+    )
+    report.written = [relative for relative, changed in done if changed]
+    report.unchanged = [relative for relative, changed in done if not changed]
 
 
 def _affected(

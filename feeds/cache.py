@@ -1,9 +1,10 @@
 """The incremental cache: an SQLite file remembering each post file's parsed result.
 
-Keyed by path, size and mtime; a content digest settles doubt for files
-modified so recently that a same-size rewrite within the clock's resolution
-could hide. The cache only saves work: losing it, or keeping one made with
-other options or another version, changes no output byte.
+Keyed by path, size, mtime and ctime; a content digest settles doubt for
+files modified so recently that a same-size rewrite within the clock's
+resolution could hide. The cache only saves work: losing it, or keeping one
+made with other options, sources or another version (it is then started
+afresh), changes no output byte.
 """
 
 from __future__ import annotations
