@@ -55,8 +55,9 @@ bug in feeds: the traceback is printed).
 CHECK_HELP = """Read the posts as `feeds build` would and report every problem; write nothing.
 
 \b
-Prints one line per problem, `path[:line]: severity: message`, then a count.
-Exit codes: 0 no errors (warnings allowed); 1 some posts have errors; 2 usage error.
+SOURCES default as for `feeds build`. Prints one line per problem,
+`path[:line]: severity: message`, then a count. Exit codes: 0 no errors
+(warnings allowed); 1 some posts have errors; 2 usage error; 70 internal error.
 
 \b
 Examples:
