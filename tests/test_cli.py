@@ -358,3 +358,25 @@ def test_jekyll_site_root_reads_posts_and_archive_folders_by_default(tmp_path, m
     assert result.exit_code == 0, result.output
     titles = sorted(entry.title for entry in parse(tmp_path / "out" / "atom.xml").entries)
     assert titles == ["In _posts", "Only in old_post"]
+
+
+def test_readme_documents_every_build_option():
+    """Docs checked by tests: each `feeds build` option has a row in the README's table."""
+    command = typer_click_command()
+    readme = (REPO / "README.md").read_text("utf-8")
+    options = [
+        name
+        for param in command.params
+        for name in param.opts + param.secondary_opts
+        if name.startswith("--") and name not in ("--help", "--no-future", "--no-strict", "--no-prune")
+    ]
+    assert options, "no options found"
+    missing = [name for name in options if f"`{name}" not in readme]
+    assert not missing, f"README does not document {missing}"
+
+
+def typer_click_command():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    return group.commands["build"]
