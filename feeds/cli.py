@@ -136,7 +136,7 @@ def build(
     ] = None,
     cache: Annotated[
         Optional[Path],
-        typer.Option("--cache", help="Cache file. Default .feeds-cache.sqlite beside feeds.toml, else beside --out."),
+        typer.Option("--cache", help="Cache file. Default .feeds-cache.sqlite beside feeds.toml, else in ~/.cache/feeds/."),
     ] = None,
     no_cache: Annotated[
         Optional[bool], typer.Option("--no-cache", help="Read every post and render every feed; keep no cache.")

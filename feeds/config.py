@@ -5,6 +5,7 @@ Pure apart from reading the two config files; returns a frozen Settings.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import string
 import tomllib
@@ -69,6 +70,24 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def default_cache(config_file: Path | None, out: Path) -> Path | None:
+    """Beside feeds.toml; without one, in the user's cache folder, one file per --out.
+
+    Never inside --out (it is published) and never next to it (nothing but
+    --out is written where the feeds go). None when there is no home folder.
+    """
+    if config_file is not None:
+        return config_file.parent / DEFAULT_CACHE_NAME
+    root = os.environ.get("XDG_CACHE_HOME")
+    if not root:
+        try:
+            root = str(Path.home() / ".cache")
+        except RuntimeError:  # no HOME and no password entry
+            return None
+    key = hashlib.sha256(os.path.realpath(out).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return Path(root) / "feeds" / f"{key}.sqlite"
 
 
 def default_sources(cwd: Path) -> tuple[Path, ...]:
@@ -282,9 +301,7 @@ def _validate(m: dict[str, Any], sources, config_file, jekyll_file) -> Settings:
         if m.get("cache"):
             cache = Path(m["cache"])
         else:
-            # beside the config file; else beside the output directory (never inside it)
-            base = config_file.parent if config_file is not None else out.absolute().parent
-            cache = base / DEFAULT_CACHE_NAME
+            cache = default_cache(config_file, out)
     for key in ("future", "strict", "no_cache", "prune"):
         if not isinstance(m.get(key, False), bool):
             raise ConfigError(f"{key} must be true or false")
