@@ -9,13 +9,22 @@ import unicodedata
 from functools import lru_cache
 
 # XML 1.0 "Char": everything else (C0 controls but TAB/LF/CR, lone surrogates,
-# U+FFFE, U+FFFF) cannot appear in a document, not even escaped.
-_XML_FORBIDDEN = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# U+FFFE, U+FFFF) cannot appear in a document, not even escaped. XML 1.0 also
+# asks authors to avoid DEL, the C1 controls and the Unicode noncharacters;
+# feed validators and HTML parsers reject them, and no text needs them. (NEL,
+# U+0085, stays: it is a line break, which one_line() turns into a space.)
+_XML_FORBIDDEN = re.compile(
+    "[^\t\n\r\u0020-\u007e\u0085\u00a0-\ud7ff\ue000-\ufdcf\ufdf0-\ufffd\U00010000-\U0010ffff]"
+    "|[\U0001fffe\U0001ffff\U0002fffe\U0002ffff\U0003fffe\U0003ffff\U0004fffe\U0004ffff"
+    "\U0005fffe\U0005ffff\U0006fffe\U0006ffff\U0007fffe\U0007ffff\U0008fffe\U0008ffff"
+    "\U0009fffe\U0009ffff\U000afffe\U000affff\U000bfffe\U000bffff\U000cfffe\U000cffff"
+    "\U000dfffe\U000dffff\U000efffe\U000effff\U000ffffe\U000fffff\U0010fffe\U0010ffff]"
+)
 _WS = re.compile(r"\s+")
 
 
 def xml_safe(text: str) -> str:
-    """Drop the characters XML 1.0 forbids."""
+    """Drop the characters XML 1.0 forbids, and the controls and noncharacters it discourages."""
     return _XML_FORBIDDEN.sub("", text)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from functools import lru_cache
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -21,8 +22,8 @@ _PLAIN_URL = re.compile(
 
 
 def quote_segment(segment: str) -> str:
-    """Percent-encode one path segment (a slug) completely."""
-    return quote(segment, safe=_SEGMENT_SAFE)
+    """Percent-encode one path segment (a slug) completely: only unreserved characters stay."""
+    return quote(segment, safe="-._~")
 
 
 def quote_path(path: str) -> str:
@@ -45,6 +46,7 @@ def absolute_url(url: str) -> str | None:
     url = url.strip()
     if _PLAIN_URL.fullmatch(url):
         return url  # the common case: nothing to encode or check further
+    url = unicodedata.normalize("NFC", url)  # the canonical form of an IRI
     if not url or any(ch.isspace() for ch in url):
         return None
     try:
@@ -116,10 +118,11 @@ def _slugify_default(text: str) -> str:
 
 @lru_cache(maxsize=4096)  # category names repeat in every post
 def _escape_path(value: str) -> str:
-    # Jekyll's URL.escape_path: leave plain paths alone, else percent-encode.
+    # Jekyll's URL.escape_path: leave plain paths alone, else percent-encode
+    # (after NFC normalisation: an IRI's canonical form, which validators check)
     if not value or _JEKYLL_SAFE_PATH.fullmatch(value):
         return value
-    return quote(value, safe="/" + _SEGMENT_SAFE)
+    return quote(unicodedata.normalize("NFC", value), safe="/" + _SEGMENT_SAFE)
 
 
 def expand_permalink(

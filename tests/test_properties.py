@@ -41,8 +41,19 @@ _WS = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+def _dropped(ch: str) -> bool:
+    """XML-forbidden, or discouraged: DEL and C1 controls (not NEL), noncharacters."""
+    code = ord(ch)
+    return bool(
+        _XML_FORBIDDEN.match(ch)
+        or (0x7F <= code <= 0x9F and code != 0x85)
+        or 0xFDD0 <= code <= 0xFDEF
+        or (code & 0xFFFE) == 0xFFFE
+    )
+
+
 def clean(text: str) -> str:
-    return _WS.sub(" ", _XML_FORBIDDEN.sub("", text)).strip()
+    return _WS.sub(" ", "".join(ch for ch in text if not _dropped(ch))).strip()
 
 
 # --- strategies ---------------------------------------------------------------------------

@@ -76,8 +76,9 @@ def new_feed(site: SiteInfo, spec: FeedSpec, fmt: str) -> FeedGenerator:
 # each escape written "&#x26;" as the RSS Best Practices Profile asks (an
 # equivalent spelling for any XML parser). Other text is left as it is.
 
-# a tag, comment or declaration opening, or anything an HTML reader could take for an entity
-_MARKUP = re.compile(r"<[A-Za-z/!?]|&[#A-Za-z]")
+# a tag, comment or declaration opening, or anything an HTML reader (or a
+# validator) could take for an entity: "&" before "#" or any word character
+_MARKUP = re.compile(r"<[A-Za-z/!?]|&[#\w]")
 
 
 def looks_like_markup(text: str) -> bool:
