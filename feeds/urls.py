@@ -155,7 +155,10 @@ def expand_permalink(
 
 
 def _categories(categories: tuple[str, ...]) -> str:
-    return "/".join(dict.fromkeys(category.lower() for category in categories))
+    # Jekyll lower-cases them. A "%" becomes "-", as Jekyll's slugs do with it:
+    # "%25" followed by hex digits is read twice by feed validators, which then
+    # call the entry id non-canonical.
+    return "/".join(dict.fromkeys(category.lower().replace("%", "-") for category in categories))
 
 
 _PLACEHOLDERS = {

@@ -349,3 +349,15 @@ def test_permalink_removes_dot_dot(template, categories):
     assert ".." not in path
     assert path.startswith("/")
     assert "//" not in path
+
+
+def test_percent_in_a_category_does_not_make_a_double_escaped_permalink():
+    """Feed validators read "%25" + hex twice and call such an entry id non-canonical."""
+    from datetime import datetime, timedelta, timezone
+
+    from feeds.urls import expand_permalink
+
+    when = datetime(2024, 5, 1, 8, tzinfo=timezone(timedelta(hours=8)))
+    path = expand_permalink("date", date=when, slug="x", categories=("..%2F..%2Fetc", "100%"))
+    assert "%25" not in path and "%2F" not in path
+    assert path == "/-2f/-2fetc/100-/2024/05/01/x.html"  # ".." -> "/" as Jekyll sanitises
