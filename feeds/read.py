@@ -154,6 +154,8 @@ def _read_bytes(
             # O_NONBLOCK: a FIFO must not hang the build (no effect on regular files)
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
         except FileNotFoundError:
+            if os.path.islink(path):
+                return None, None, Problem(display, f"broken symbolic link (to {os.readlink(path)!r})")
             return None, None, Problem(display, "file vanished while being read")
         except IsADirectoryError:
             return None, None, Problem(display, "is a directory, not a post file")

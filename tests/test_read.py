@@ -399,3 +399,19 @@ def test_front_matter_slug_replaces_the_file_name_slug_in_the_permalink():
     result = parse_post(text, "x.md", "2024-05-01-ugly-name.md", options)
     assert result.post is not None
     assert result.post.url == "https://example.org/news/2024/05/01/better-name.html"
+
+
+def test_broken_symlink_fifo_and_symlink_loop_are_reported_not_read(tmp_path):
+    import os
+
+    options = ReadOptions(site_url="https://example.org", timezone=ZoneInfo("Asia/Shanghai"))
+    (tmp_path / "dangling.md").symlink_to(tmp_path / "missing.md")
+    (tmp_path / "loop.md").symlink_to(tmp_path / "loop.md")
+    os.mkfifo(tmp_path / "fifo.md")  # must not block the build
+    messages = {
+        name: read_file(name, tmp_path / name, options).problems[0].message
+        for name in ("dangling.md", "loop.md", "fifo.md")
+    }
+    assert "broken symbolic link" in messages["dangling.md"]
+    assert "symbolic links" in messages["loop.md"]
+    assert "not a regular file" in messages["fifo.md"]
