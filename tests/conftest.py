@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,6 +27,22 @@ def settings_for(*sources: Path, out: Path, cwd: Path | None = None, **flags):
     """Settings as the CLI would make them from these flags (None = not given)."""
     flags = {"sources": [Path(s) for s in sources], "out": out, **flags}
     return load(flags, cwd or Path.cwd())
+
+
+def split_front(text: str) -> tuple[dict, str]:
+    """An independent front-matter reader for expectations: (raw string values, body)."""
+    import yaml
+
+    match = re.match(r"\s*---\n(.*?)\n---\n(.*)\Z", text.replace("\r\n", "\n"), re.S)
+    assert match, "post without front matter"
+    return yaml.load(match.group(1), Loader=yaml.BaseLoader), match.group(2)
+
+
+def names(value) -> tuple[str, ...]:
+    """Jekyll's categories/tags from a raw front-matter value: split a string, keep a list."""
+    if not value:
+        return ()
+    return tuple(dict.fromkeys(value if isinstance(value, list) else str(value).split()))
 
 
 def shown_text(element, fmt: str) -> str:

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from lxml import etree
 
-from conftest import CORPUS, NOW, parse, settings_for, shown_text
+from conftest import CORPUS, NOW, names, parse, settings_for, shown_text, split_front
 from feeds.build import build
 from feeds.model import Severity
 
@@ -49,18 +49,6 @@ class Expected:
 
 def jekyll_config() -> dict:
     return yaml.safe_load((CORPUS / "_config.yml").read_text("utf-8"))
-
-
-def split_front(text: str) -> tuple[dict, str]:
-    m = re.match(r"\s*---\n(.*?)\n---\n(.*)\Z", text, re.S)
-    assert m
-    return yaml.load(m.group(1), Loader=yaml.BaseLoader), m.group(2)
-
-
-def names(value) -> tuple[str, ...]:
-    if not value:
-        return ()
-    return tuple(dict.fromkeys(value if isinstance(value, list) else str(value).split()))
 
 
 def read_post(path: Path, site: str, zone: ZoneInfo) -> Expected | None:

@@ -20,10 +20,9 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
 from lxml import etree
 
-from conftest import EXAMPLE, NOW, parse, settings_for, shown_text
+from conftest import EXAMPLE, NOW, names, parse, settings_for, shown_text, split_front
 from feeds.build import build
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -49,20 +48,6 @@ class Expected:
     link: str  # the entry link feeds should give (source, else the post URL)
     summary: str  # untruncated plain text
     blockquote: bool
-
-
-def split_front(text: str) -> tuple[dict, str]:
-    m = re.match(r"\s*---\n(.*?)\n---\n(.*)\Z", text.replace("\r\n", "\n"), re.S)
-    assert m, "example post without front matter"
-    return yaml.load(m.group(1), Loader=yaml.BaseLoader), m.group(2)
-
-
-def names(value) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, list):
-        return tuple(dict.fromkeys(value))
-    return tuple(dict.fromkeys(str(value).split()))
 
 
 def parse_date(text: str) -> datetime:
