@@ -20,13 +20,23 @@ from pathlib import Path
 
 from feeds import __version__
 from feeds import manifest as manifests
-from feeds.cache import RACY_NS, Cache, CacheError, Entry, Record
+from feeds.cache import RACY_NS, Cache, CacheError, Record
 from feeds.config import Settings
 from feeds.dates import parse_timezone
 from feeds.errors import FeedsError
-from feeds.group import all_keys, dedupe, feed_keys, group, relative_file
+from feeds.group import all_keys, dedupe, feed_keys, group
 from feeds.lock import OutputLock
-from feeds.model import FILE_NAMES, FeedSpec, Post, Problem, Severity, SiteInfo, Stub
+from feeds.model import (
+    DIRECTORIES,
+    FILE_NAMES,
+    FeedSpec,
+    Post,
+    Problem,
+    Severity,
+    SiteInfo,
+    Stub,
+    relative_file,
+)
 from feeds.read import ReadOptions, discover
 from feeds.write import remove_temp_files
 
@@ -273,9 +283,7 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
             continue
         if entry is None or digests.get(path) != item.digest:
             changed.add(path)
-        store.append(
-            (path, Entry(item.size, item.mtime_ns, item.ctime_ns, item.digest, item.read_ns), item.post, item.problems)
-        )
+        store.append(item)
     before: dict[str, Record] = {}
     if cache is not None:
         before = cache.records(sorted((changed & known.keys()) | removed))
@@ -431,7 +439,9 @@ def _nothing_to_do(settings: Settings, phase: _Read, manifest: manifests.Manifes
 
 
 def _render_and_write(settings: Settings, tasks: list, report: BuildReport, progress: Progress | None) -> None:
-    from feeds.parallel import render_many  # rendering imports feedgen and lxml: only when needed
+    from feeds.parallel import (
+        render_many,  # rendering imports feedgen and lxml: only when needed
+    )
     from feeds.render import renderer
 
     render_for = {fmt: renderer(fmt) for fmt in settings.formats}
@@ -468,7 +478,7 @@ def _prunable(out: Path, relative: str) -> bool:
     names = set(FILE_NAMES.values())
     if parts[-1] not in names or any(part in ("", ".", "..") or "\\" in part for part in parts):
         return False
-    if not (len(parts) == 1 or (len(parts) == 3 and parts[0] in ("categories", "tags"))):
+    if not (len(parts) == 1 or (len(parts) == 3 and parts[0] in DIRECTORIES.values())):
         return False
     root = os.path.realpath(out)
     return os.path.commonpath([root, os.path.realpath(os.path.join(out, *parts[:-1]))]) == root

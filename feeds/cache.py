@@ -17,22 +17,12 @@ from datetime import datetime
 from pathlib import Path
 
 from feeds.model import Post, Problem, Severity, Stub
+from feeds.read import FileRead
 
 SCHEMA = 4
 # A file whose mtime is this close to the moment we read it is "racy": it is
 # checked by content next time, whatever its size and mtime say.
 RACY_NS = 2_000_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One file as the cache remembers it."""
-
-    size: int
-    mtime_ns: int
-    ctime_ns: int
-    digest: bytes
-    read_ns: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,11 +250,8 @@ class Cache:
 
     # --- writing --------------------------------------------------------------
 
-    def update(self, loaded: list, removed: list[str]) -> None:
-        """Store freshly read files and forget removed ones, in one transaction.
-
-        ``loaded`` holds (path, Entry, Post | None, problems) tuples.
-        """
+    def update(self, loaded: list[FileRead], removed: list[str]) -> None:
+        """Store freshly read files and forget removed ones, in one transaction."""
         assert self.db is not None
         db = self.db
         db.execute("BEGIN IMMEDIATE")
@@ -281,16 +268,16 @@ class Cache:
                 "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        path,
-                        entry.size,
-                        entry.mtime_ns,
-                        entry.ctime_ns,
-                        entry.digest,
-                        entry.read_ns,
-                        *_post_columns(post),
-                        pickle.dumps(problem_rows(problems), 5) if problems else None,
+                        read.path,
+                        read.size,
+                        read.mtime_ns,
+                        read.ctime_ns,
+                        read.digest,
+                        read.read_ns,
+                        *_post_columns(read.post),
+                        pickle.dumps(problem_rows(read.problems), 5) if read.problems else None,
                     )
-                    for path, entry, post, problems in loaded
+                    for read in loaded
                 ],
             )
             if loaded or removed:

@@ -117,9 +117,7 @@ def build(
     title: Annotated[Optional[str], typer.Option("--title", help="Site title (feed titles).")] = None,
     author: Annotated[Optional[str], typer.Option("--author", help="Feed author name.")] = None,
     lang: Annotated[Optional[str], typer.Option("--lang", help="Feed language, e.g. zh-CN.")] = None,
-    timezone_: Annotated[
-        Optional[str], typer.Option("--timezone", help="Zone for dates without an offset: Asia/Shanghai, +0800. Default UTC.")
-    ] = None,
+    timezone_: TimezoneOpt = None,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Entries per feed (0 = all). Default 20.")] = None,
     formats: Annotated[Optional[str], typer.Option("--formats", help="Comma-separated: atom,rss. Default both.")] = None,
     link: Annotated[

@@ -23,16 +23,20 @@ class DateError(ValueError):
     """A date value that cannot be read; the message says why."""
 
 
+def _offset(sign: str, hours: str, minutes: str | None) -> timezone:
+    """A fixed offset from its written parts ("+", "08", "00"); under 24 hours."""
+    delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
+    if delta >= timedelta(hours=24):
+        raise DateError(f"time zone offset out of range: {sign}{hours}{minutes or ''}")
+    return timezone(-delta if sign == "-" else delta)
+
+
 def parse_timezone(value: str) -> tzinfo:
     """An IANA zone name ("Asia/Shanghai"), "UTC", or a fixed offset ("+0800", "+08:00")."""
     text = value.strip()
     match = re.fullmatch(r"(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?", text)
     if match:
-        sign, hours, minutes = match.groups()
-        delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
-        if delta >= timedelta(hours=24):
-            raise DateError(f"time zone offset out of range: {value!r}")
-        return timezone(-delta if sign == "-" else delta)
+        return _offset(*match.groups())
     if text.upper() in ("UTC", "Z", "GMT"):
         return timezone.utc
     try:
@@ -119,13 +123,7 @@ def _dateutil_parse(text: str) -> datetime:
     match = _TRAILING_OFFSET.search(text)
     if match:
         zulu, sign, hours, minutes = match.groups()
-        if zulu:
-            offset = timezone.utc
-        else:
-            delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
-            if delta >= timedelta(hours=24):
-                raise ValueError("offset out of range")
-            offset = timezone(-delta if sign == "-" else delta)
+        offset = timezone.utc if zulu else _offset(sign, hours, minutes)
         text = text[: match.start()]
     with warnings.catch_warnings():
         warnings.simplefilter("error", dateutil_parser.UnknownTimezoneWarning)
@@ -147,10 +145,7 @@ def _from_match(match: re.Match[str], zone: tzinfo) -> datetime:
     if zulu:
         return fixed(naive.replace(tzinfo=timezone.utc))
     if sign:
-        delta = timedelta(hours=int(off_h), minutes=int(off_m or 0))
-        if delta >= timedelta(hours=24):
-            raise ValueError("offset out of range")
-        return fixed(naive.replace(tzinfo=timezone(-delta if sign == "-" else delta)))
+        return fixed(naive.replace(tzinfo=_offset(sign, off_h, off_m)))
     return localize(naive, zone)
 
 

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 
-from feeds.model import FILE_NAMES, FeedSpec, Post, Problem, Severity, Stub
+from feeds.model import FeedSpec, Post, Problem, Severity, Stub
 from feeds.text import slugify
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -41,15 +41,6 @@ def feed_keys(post: Post | Stub) -> set[tuple[str, str]]:
     return keys
 
 
-DIRECTORIES = {"all": "", "category": "categories", "tag": "tags"}
-
-
-def relative_file(kind: str, slug: str, fmt: str) -> str:
-    """Where a feed goes under the output directory: atom.xml, categories/<slug>/rss.xml, …"""
-    name = FILE_NAMES[fmt]
-    return f"{DIRECTORIES[kind]}/{slug}/{name}" if kind != "all" else name
-
-
 def all_keys(posts: Iterable[Post | Stub]) -> set[tuple[str, str]]:
     """Every feed the posts make: the all-posts feed, and one per category and tag slug."""
     categories: set[str] = set()
@@ -76,9 +67,8 @@ def group(
     ordered = sorted(posts, key=order_key)
     specs = []
     if only is None or ("all", "") in only:
-        specs.append(_spec("all", "", "", "", ordered, limit))
+        specs.append(_spec("all", "", "", ordered, limit))
     for kind, names_of in (("category", lambda p: p.categories), ("tag", lambda p: p.tags)):
-        directory = DIRECTORIES[kind]
         members: dict[str, list[Post]] = {}
         spellings: dict[str, Counter[str]] = {}
         for post in ordered:
@@ -93,11 +83,11 @@ def group(
                     members.setdefault(slug, []).append(post)
         for slug in sorted(members):
             name = min(spellings[slug].items(), key=lambda item: (-item[1], item[0]))[0]
-            specs.append(_spec(kind, name, slug, f"{directory}/{slug}", members[slug], limit))
+            specs.append(_spec(kind, name, slug, members[slug], limit))
     return specs
 
 
-def _spec(kind: str, name: str, slug: str, directory: str, posts: list[Post], limit: int) -> FeedSpec:
+def _spec(kind: str, name: str, slug: str, posts: list[Post], limit: int) -> FeedSpec:
     entries = tuple(posts[:limit] if limit > 0 else posts)
     updated = max((post.updated for post in entries), default=None)
-    return FeedSpec(kind=kind, name=name, slug=slug, directory=directory, entries=entries, updated=updated)
+    return FeedSpec(kind=kind, name=name, slug=slug, entries=entries, updated=updated)

@@ -7,8 +7,20 @@ from datetime import datetime
 from enum import Enum
 from typing import NamedTuple
 
-# The file of each feed format, in every feed's directory.
+# The output layout, in one place: the file of each format, in each kind's directory.
 FILE_NAMES: dict[str, str] = {"atom": "atom.xml", "rss": "rss.xml"}
+DIRECTORIES: dict[str, str] = {"all": "", "category": "categories", "tag": "tags"}
+
+
+def feed_directory(kind: str, slug: str) -> str:
+    """A feed's directory under the output: "", categories/<slug> or tags/<slug>."""
+    return f"{DIRECTORIES[kind]}/{slug}" if kind != "all" else ""
+
+
+def relative_file(kind: str, slug: str, fmt: str) -> str:
+    """Where a feed goes under the output: atom.xml, categories/<slug>/rss.xml, …"""
+    directory = feed_directory(kind, slug)
+    return f"{directory}/{FILE_NAMES[fmt]}" if directory else FILE_NAMES[fmt]
 
 
 class Severity(str, Enum):
@@ -86,9 +98,13 @@ class FeedSpec:
     kind: str  # "all", "category" or "tag"
     name: str  # display name ("" for the all-posts feed)
     slug: str  # path segment ("" for the all-posts feed)
-    directory: str  # relative POSIX directory under the output ("" = top level)
     entries: tuple[Post, ...]  # newest first, already limited
     updated: datetime | None  # the newest entry's update time; None for an empty feed
+
+    @property
+    def directory(self) -> str:
+        """Relative POSIX directory under the output ("" = top level)."""
+        return feed_directory(self.kind, self.slug)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,15 +8,13 @@ and send back only small values (parsed posts as tuples, file names).
 from __future__ import annotations
 
 import multiprocessing
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import NamedTuple
 
 from feeds.cache import post_row, problem_rows, row_problems
-from feeds.model import Post, Problem
-from feeds.read import ReadOptions, load_file
+from feeds.model import Post
+from feeds.read import FileRead, ReadOptions, load_file
 
 # Below these counts a pool costs more than it saves.
 MIN_FILES_PER_WORKER = 200
@@ -35,36 +33,13 @@ def _chunks(items: Sequence, jobs: int) -> list[Sequence]:
 # --- reading ------------------------------------------------------------------
 
 
-def _load_chunk(chunk: Sequence[tuple[str, Path]], options: ReadOptions) -> list[tuple]:
+def _load_chunk(chunk: Sequence[tuple[str, str]], options: ReadOptions) -> list[tuple]:
+    """A worker's reads, with posts and problems as plain tuples (quick to pickle)."""
     rows = []
     for display, path in chunk:
-        loaded = load_file(display, path, options)
-        rows.append(
-            (
-                display,
-                post_row(loaded.result.post),
-                problem_rows(loaded.result.problems),
-                loaded.size,
-                loaded.mtime_ns,
-                loaded.ctime_ns,
-                loaded.digest,
-                time.time_ns(),
-            )
-        )
+        read = load_file(display, path, options)
+        rows.append(read._replace(post=post_row(read.post), problems=problem_rows(read.problems)))
     return rows
-
-
-class FileRead(NamedTuple):
-    """One file read by a worker (a named tuple: there may be 50,000 of them)."""
-
-    path: str
-    post: Post | None
-    problems: tuple[Problem, ...]
-    size: int  # -1 when the file could not be read
-    mtime_ns: int
-    ctime_ns: int
-    digest: bytes
-    read_ns: int  # when it was read
 
 
 def load_many(
@@ -77,26 +52,22 @@ def load_many(
     workers = min(jobs, len(files) // MIN_FILES_PER_WORKER)
     results: list[FileRead] = []
 
-    def take(rows: list[tuple]) -> None:
-        for display, post, problems, size, mtime_ns, ctime_ns, digest, read_ns in rows:
+    def take(rows: list[FileRead]) -> None:
+        for row in rows:
             results.append(
-                FileRead(
-                    display,
-                    None if post is None else Post(*post),
-                    row_problems(problems) if problems else (),
-                    size,
-                    mtime_ns,
-                    ctime_ns,
-                    digest,
-                    read_ns,
+                row._replace(
+                    post=None if row.post is None else Post(*row.post),
+                    problems=row_problems(row.problems) if row.problems else (),
                 )
             )
         if progress:
             progress(len(results))
 
-    if workers <= 1:
+    if workers <= 1:  # in this process: no tuples to convert
         for chunk in _chunks(files, 4):
-            take(_load_chunk(chunk, options))
+            results.extend(load_file(display, path, options) for display, path in chunk)
+            if progress:
+                progress(len(results))
         return results
     chunks = _chunks(files, workers)
     with _pool(workers) as pool:

@@ -24,8 +24,6 @@ class Writer:
         self.out = Path(out)
         self._root = os.path.realpath(self.out)
         self._written: set[str] = set()
-        self.changed: list[str] = []
-        self.unchanged: list[str] = []
 
     def target(self, relative: str) -> Path:
         rel = PurePosixPath(relative)
@@ -47,7 +45,6 @@ class Writer:
             raise FeedsError("the output path leads outside the output directory", path)
         try:
             if path.read_bytes() == data:
-                self.unchanged.append(relative)
                 return False
         except FileNotFoundError:
             pass
@@ -55,7 +52,6 @@ class Writer:
             raise FeedsError("a directory is in the way of a feed file", path) from exc
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, data)
-        self.changed.append(relative)
         return True
 
 

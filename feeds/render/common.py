@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feeds.model import FILE_NAMES, FeedSpec, Post, SiteInfo
+from feeds.model import FeedSpec, Post, SiteInfo, relative_file
 from feeds.urls import absolute_url, join, quote_path, quote_segment
 
 GENERATOR = "feeds"  # no version: an upgrade must not change every feed's bytes
@@ -18,8 +18,7 @@ EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def feed_url(site: SiteInfo, spec: FeedSpec, fmt: str) -> str:
-    path = f"{spec.directory}/{FILE_NAMES[fmt]}" if spec.directory else FILE_NAMES[fmt]
-    return join(site.url, quote_path(path))
+    return join(site.url, quote_path(relative_file(spec.kind, spec.slug, fmt)))
 
 
 def page_url(site: SiteInfo, spec: FeedSpec) -> str:
