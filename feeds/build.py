@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import os
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -225,25 +226,44 @@ class _Read:
 
     def problems(self) -> list[Problem]:
         """Every file's problems, in source order (without loading posts)."""
-        by_path: dict[str, tuple[Problem, ...]] = {path: rec.problems for path, rec in self.fresh.items()}
+        by_path: dict[str, tuple[Problem, ...]] = {path: rec.problems for path, rec in self.fresh.items() if rec.problems}
         if self.reused and self.cache is not None:
-            reused = set(self.reused)
-            for path, problems in self.cache.problems_by_path():
-                if path in reused:
-                    by_path[path] = problems
+            remembered = self.cache.problems_by_path()
+            if remembered:
+                reused = set(self.reused)
+                by_path.update((path, problems) for path, problems in remembered if path in reused)
         found: list[Problem] = list(self.listing_problems)
+        if not by_path:
+            return found
         for path in self.order:
             found.extend(by_path.get(path, ()))
         return found
+
+
+def listing_token(state: str, listing: list[tuple[str, str, int, int, int]]) -> str:
+    """A digest of a cache state and the (path, size, mtime, ctime) of every listed file."""
+    # marshal version 2 writes no back-references: equal data, equal bytes
+    data = marshal.dumps([(display, size, mtime_ns, ctime_ns) for display, _path, size, mtime_ns, ctime_ns in listing], 2)
+    return hashlib.blake2b(data, digest_size=16, key=state.encode()[:64]).hexdigest()
 
 
 def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | None) -> _Read:
     options = read_options(settings)
     listing_problems: list[Problem] = []
     listing = list_files(settings.sources, listing_problems)
+    if cache is not None:
+        state_before, token = cache.listing_token()
+        if token and token == listing_token(state_before, listing):
+            # every file is as the cache saw it, and it trusted them all: nothing to read
+            return _Read(
+                fresh={}, reused=[display for display, *_ in listing], order=[display for display, *_ in listing],
+                changed=set(), removed=set(), before={}, state_before=state_before, state_after=state_before,
+                cache=cache, listing_problems=listing_problems,
+            )
     state_before, known = cache.snapshot() if cache is not None else ("", {})
     fresh: list[tuple[str, str]] = []
     reused: list[str] = []
+    trusted: dict[str, tuple[int, int, int]] = {}  # what the cache will hold of files it can trust
     for display, path, size, mtime_ns, ctime_ns in listing:
         # Same size, mtime and ctime (no tool sets ctime back, so `cp -p` and
         # `touch -r` are noticed), and modified well before it was read (not
@@ -258,6 +278,7 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
             and mtime_ns < entry[3] - RACY_NS
         ):
             reused.append(display)
+            trusted[display] = (size, mtime_ns, ctime_ns)
         else:
             fresh.append((display, path))
     loaded = []
@@ -284,10 +305,16 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
         if entry is None or digests.get(path) != item.digest:
             changed.add(path)
         store.append(item)
+        if item.mtime_ns < item.read_ns - RACY_NS:
+            trusted[path] = (item.size, item.mtime_ns, item.ctime_ns)
     before: dict[str, Record] = {}
     if cache is not None:
         before = cache.records(sorted((changed & known.keys()) | removed))
         cache.update(store, sorted(removed))
+        # the token stands for the listing only if the cache now holds every listed file, trusted
+        held = [(display, path, *trusted[display]) for display, path, *_ in listing if display in trusted]
+        complete = len(held) == len(listing) and all(h[2:] == l[2:] for h, l in zip(held, listing))
+        cache.set_listing_token(listing_token(cache.state, held) if complete else "")
     return _Read(
         fresh=records,
         reused=reused,

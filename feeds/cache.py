@@ -168,6 +168,24 @@ class Cache:
             self.db.execute("COMMIT")
         return state, entries
 
+    # --- the whole listing at once -------------------------------------------------
+    #
+    # When every file the cache holds was trusted (read well after its last
+    # change) and nothing else was listed, a digest of the listing (paths,
+    # sizes, mtimes, ctimes) with the state it was stored under says all a
+    # later run needs: the same digest means no file changed, without loading
+    # a row per file.
+
+    def listing_token(self) -> tuple[str, str]:
+        """The state and the listing token stored with it ("" when none), read together."""
+        assert self.db is not None
+        rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('state', 'listing')"))
+        return rows.get("state", ""), rows.get("listing", "")
+
+    def set_listing_token(self, token: str) -> None:
+        assert self.db is not None
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('listing', ?)", (token,))
+
     def digests(self, paths) -> dict[str, bytes]:
         assert self.db is not None
         found = {}
