@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import marshal
 import os
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -25,7 +24,17 @@ from feeds.cache import RACY_NS, Cache, CacheError, Record
 from feeds.config import Settings
 from feeds.dates import parse_timezone
 from feeds.errors import FeedsError
-from feeds.group import all_keys, dedupe, feed_keys, group
+from feeds.group import (
+    add_posts,
+    all_keys,
+    dedupe,
+    feed_keys,
+    group,
+    index_of,
+    spec_from_index,
+)
+from feeds.listing import Row, discover, list_files
+from feeds.listing import digests as chunk_digests
 from feeds.lock import OutputLock
 from feeds.model import (
     DIRECTORIES,
@@ -38,7 +47,7 @@ from feeds.model import (
     Stub,
     relative_file,
 )
-from feeds.read import ReadOptions, discover
+from feeds.read import ReadOptions
 from feeds.write import remove_temp_files
 
 # progress(stage, done, total): stage is "read" or "write"
@@ -166,18 +175,6 @@ def _stage(progress: Progress | None, stage: str, total: int):
     return lambda done: progress(stage, done, total)
 
 
-def list_files(sources: tuple[Path, ...], problems: list[Problem]) -> list[tuple[str, str, int, int, int]]:
-    """(display path, path, size, mtime_ns, ctime_ns) of every post file; size -1 if it cannot be stat'ed."""
-    listing = []
-    for display, path in discover(sources, problems):
-        try:
-            info = os.stat(path)
-            listing.append((display, path, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
-        except OSError:
-            listing.append((display, path, -1, 0, 0))
-    return listing
-
-
 @dataclass(slots=True)
 class _Read:
     """The outcome of the read phase."""
@@ -240,31 +237,42 @@ class _Read:
         return found
 
 
-def listing_token(state: str, listing: list[tuple[str, str, int, int, int]]) -> str:
-    """A digest of a cache state and the (path, size, mtime, ctime) of every listed file."""
-    # marshal version 2 writes no back-references: equal data, equal bytes
-    data = marshal.dumps([(display, size, mtime_ns, ctime_ns) for display, _path, size, mtime_ns, ctime_ns in listing], 2)
-    return hashlib.blake2b(data, digest_size=16, key=state.encode()[:64]).hexdigest()
-
-
 def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | None) -> _Read:
     options = read_options(settings)
     listing_problems: list[Problem] = []
     listing = list_files(settings.sources, listing_problems)
-    if cache is not None:
-        state_before, token = cache.listing_token()
-        if token and token == listing_token(state_before, listing):
-            # every file is as the cache saw it, and it trusted them all: nothing to read
-            return _Read(
-                fresh={}, reused=[display for display, *_ in listing], order=[display for display, *_ in listing],
-                changed=set(), removed=set(), before={}, state_before=state_before, state_after=state_before,
-                cache=cache, listing_problems=listing_problems,
-            )
-    state_before, known = cache.snapshot() if cache is not None else ("", {})
-    fresh: list[tuple[str, str]] = []
+    order = [row[0] for row in listing.rows]
+    check: list[Row] = listing.rows  # the files to compare one by one with the cache
     reused: list[str] = []
-    trusted: dict[str, tuple[int, int, int]] = {}  # what the cache will hold of files it can trust
-    for display, path, size, mtime_ns, ctime_ns in listing:
+    known: dict[str, tuple[int, int, int, int]] = {}
+    state_before = ""
+    current = chunk_digests(listing) if cache is not None else {}
+    if cache is not None:
+        state_before, stored = cache.listing_digests()
+        if stored:
+            # chunks whose digest is the one stored: every file in them is as the cache holds it
+            same = {key for key, token in current.items() if stored.get(key) == token}
+            if len(current) == len(listing.chunks) and len(same) == len(current) == len(stored):
+                return _Read(
+                    fresh={}, reused=order, order=order, changed=set(), removed=set(), before={},
+                    state_before=state_before, state_after=state_before, cache=cache,
+                    listing_problems=listing_problems,
+                )
+            if len(current) == len(listing.chunks):
+                unsure = [c for c in listing.chunks if (c.low, c.high) not in same]
+                ranges = list(dict.fromkeys([(c.low, c.high) for c in unsure] + [k for k in stored if k not in same]))
+                state, known = cache.snapshot(ranges)
+                if state == state_before:
+                    check = [row for c in unsure for row in listing.rows[c.start : c.end]]
+                    reused = [row[0] for c in listing.chunks if (c.low, c.high) in same for row in listing.rows[c.start : c.end]]
+                else:  # another build moved the cache on meanwhile
+                    stored = {}
+        if not stored or check is listing.rows:
+            state_before, known = cache.snapshot()
+            check, reused = listing.rows, []
+    fresh: list[tuple[str, str]] = []
+    untrusted = 0  # listed files the cache will not hold as trusted after this run
+    for display, path, size, mtime_ns, ctime_ns in check:
         # Same size, mtime and ctime (no tool sets ctime back, so `cp -p` and
         # `touch -r` are noticed), and modified well before it was read (not
         # within the clock's resolution of the read): trust the cache.
@@ -278,7 +286,6 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
             and mtime_ns < entry[3] - RACY_NS
         ):
             reused.append(display)
-            trusted[display] = (size, mtime_ns, ctime_ns)
         else:
             fresh.append((display, path))
     loaded = []
@@ -287,9 +294,10 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
 
         loaded = load_many(fresh, options, settings.jobs, _stage(progress, "read", len(fresh)))
 
-    listed = {display for display, *_ in listing}
+    listed = set(order)
     removed = {path for path in known if path not in listed}
     digests = cache.digests(path for path, _ in fresh if path in known) if cache is not None else {}
+    stat_of = {row[0]: row[2:] for row in check} if loaded else {}
     changed: set[str] = set()
     store = []
     records: dict[str, Record] = {}
@@ -301,24 +309,23 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
             if entry is not None:
                 removed.add(path)
             changed.add(path)
+            untrusted += 1
             continue
         if entry is None or digests.get(path) != item.digest:
             changed.add(path)
         store.append(item)
-        if item.mtime_ns < item.read_ns - RACY_NS:
-            trusted[path] = (item.size, item.mtime_ns, item.ctime_ns)
+        if item.mtime_ns >= item.read_ns - RACY_NS or stat_of[path] != (item.size, item.mtime_ns, item.ctime_ns):
+            untrusted += 1  # racy, or changed since it was listed: to be compared again next time
     before: dict[str, Record] = {}
     if cache is not None:
         before = cache.records(sorted((changed & known.keys()) | removed))
         cache.update(store, sorted(removed))
-        # the token stands for the listing only if the cache now holds every listed file, trusted
-        held = [(display, path, *trusted[display]) for display, path, *_ in listing if display in trusted]
-        complete = len(held) == len(listing) and all(h[2:] == l[2:] for h, l in zip(held, listing))
-        cache.set_listing_token(listing_token(cache.state, held) if complete else "")
+        complete = not untrusted and len(listed) == len(order)
+        cache.set_listing_digests(current if complete and len(current) == len(listing.chunks) else {})
     return _Read(
         fresh=records,
         reused=reused,
-        order=[display for display, *_ in listing],
+        order=order,
         changed=changed,
         removed=removed,
         before=before,
@@ -410,9 +417,15 @@ def _write_phase(
         report.feeds = len(manifest.current)
         return  # nothing changed: nothing to render, nothing to touch
 
-    # Temp files of a killed build: that build never reached the nothing-changed
-    # state above (it had changed the cache, or not yet written the manifest).
-    remove_temp_files(out)
+    if not incremental:
+        # Temp files of a killed build. (A build that writes anything first marks
+        # the directory's state unknown, so after a killed build none is incremental.)
+        remove_temp_files(out)
+    if incremental and not coming_due:
+        assert cache is not None
+        added = _only_additions(settings, now, cache, phase, manifest)
+        if added is not None and _add_posts(settings, cache, out_key, phase, manifest, fingerprint, added, report, progress):
+            return
     posts = phase.posts()
     visible, notes, new_next_due = _visible(settings, now, posts)
     report.problems.extend(notes)
@@ -439,6 +452,8 @@ def _write_phase(
         cache.set_built_state(out_key, "")
     if tasks:
         _render_and_write(settings, tasks, report, progress)
+    if cache is not None:
+        cache.save_feed_index(out_key, {(spec.kind, spec.slug): index_of(spec) for spec in specs}, keep=keys)
     report.pruned = _prune(out, sorted(manifest.files - current)) if settings.prune else []
     manifests.save(
         out,
@@ -452,6 +467,82 @@ def _write_phase(
     )
     if cache is not None:
         cache.set_built_state(out_key, phase.state_after)
+
+
+# More new posts than this in one run: group them all the usual way.
+MAX_ADDED = 200
+
+
+def _only_additions(
+    settings: Settings, now: datetime, cache: Cache, phase: _Read, manifest: manifests.Manifest
+) -> list[Post] | None:
+    """The new posts, when all that changed since the last build is new files whose
+    posts are due and have URLs no other file has; else None."""
+    if phase.removed or phase.before or (settings.prune and manifest.files - manifest.current):
+        return None  # a file changed or went away, or something waits to be pruned
+    posts = [record.post for path in phase.changed if (record := phase.fresh[path]).post is not None]
+    if len(posts) > MAX_ADDED:
+        return None
+    if not settings.future and any(post.date > now for post in posts):
+        return None  # the next due date changes
+    urls = {post.url for post in posts}
+    if len(urls) != len(posts) or cache.paths_of_urls(urls) - {post.path for post in posts}:
+        return None  # a duplicate: which copy is shown is decided with all posts at hand
+    if not all(os.path.isfile(os.path.join(settings.out, relative)) for relative in manifest.current):
+        return None
+    return sorted(posts, key=lambda post: post.path)
+
+
+def _add_posts(
+    settings: Settings,
+    cache: Cache,
+    out_key: str,
+    phase: _Read,
+    manifest: manifests.Manifest,
+    fingerprint: str,
+    posts: list[Post],
+    report: BuildReport,
+    progress: Progress | None,
+) -> bool:
+    """Render just the feeds of some new posts, from the feed index of the last build.
+
+    Returns False, having changed nothing, when the index does not know a feed
+    that the last build wrote.
+    """
+    keys_of = {post.path: feed_keys(post) for post in posts}
+    affected = sorted(set().union(*keys_of.values())) if posts else []
+    known = cache.feed_index(out_key, affected)
+    if any(relative_file(*key, fmt) in manifest.current for key in affected if key not in known for fmt in settings.formats):
+        return False
+    indexes = {
+        key: add_posts(known.get(key), *key, [post for post in posts if key in keys_of[post.path]], settings.limit)
+        for key in affected
+    }
+    whole = {post.path: post for post in posts}
+    old = sorted({path for index in indexes.values() for *_, path in index.entries if path not in whole})
+    for path, record in cache.records(old).items():
+        if record.post is not None:
+            whole[path] = record.post
+    if any(path not in whole for path in old):
+        raise CacheError("a feed's entry vanished from the cache during the build")
+    specs = [spec_from_index(kind, slug, indexes[(kind, slug)], whole) for kind, slug in affected]
+    current = manifest.current | {relative_file(*key, fmt) for key in affected for fmt in settings.formats}
+    report.posts = manifest.posts + len(posts)
+    report.feeds = len(current)
+    cache.set_built_state(out_key, "")
+    tasks = [(relative_file(spec.kind, spec.slug, fmt), fmt, spec) for spec in specs for fmt in settings.formats]
+    if tasks:
+        _render_and_write(settings, tasks, report, progress)
+    cache.save_feed_index(out_key, indexes, keep=None)
+    manifests.save(
+        settings.out,
+        manifests.Manifest(
+            files=manifest.files | current, current=current, settings=fingerprint,
+            next_due=manifest.next_due, posts=report.posts,
+        ),
+    )
+    cache.set_built_state(out_key, phase.state_after)
+    return True
 
 
 def _nothing_to_do(settings: Settings, phase: _Read, manifest: manifests.Manifest, coming_due: bool) -> bool:

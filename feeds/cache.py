@@ -9,17 +9,19 @@ afresh), changes no output byte.
 
 from __future__ import annotations
 
+import json
 import pickle
+import secrets
 import sqlite3
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from feeds.group import FeedIndex
 from feeds.model import Post, Problem, Severity, Stub
 from feeds.read import FileRead
 
-SCHEMA = 4
+SCHEMA = 5
 # A file whose mtime is this close to the moment we read it is "racy": it is
 # checked by content next time, whatever its size and mtime say.
 RACY_NS = 2_000_000_000
@@ -119,10 +121,16 @@ class Cache:
                 " url TEXT, date TEXT, updated TEXT, categories TEXT, tags TEXT,"
                 " title TEXT, summary TEXT, link TEXT, problems BLOB)"
             )
+            # each output directory's feeds as its last build left them (see group.FeedIndex)
+            db.execute("DROP TABLE IF EXISTS feeds")
+            db.execute(
+                "CREATE TABLE feeds (out TEXT NOT NULL, kind TEXT NOT NULL, slug TEXT NOT NULL,"
+                " spellings TEXT NOT NULL, entries TEXT NOT NULL, PRIMARY KEY (out, kind, slug))"
+            )
             db.execute("DELETE FROM meta")
             db.executemany(
                 "INSERT INTO meta VALUES (?, ?)",
-                [("schema", str(SCHEMA)), ("fingerprint", self.fingerprint), ("state", uuid.uuid4().hex)],
+                [("schema", str(SCHEMA)), ("fingerprint", self.fingerprint), ("state", secrets.token_hex(16))],
             )
             db.execute("COMMIT")
             meta = dict(db.execute("SELECT key, value FROM meta"))
@@ -150,41 +158,117 @@ class Cache:
         assert self.db is not None
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"built:{out_key}", state))
 
+    # --- what each output directory's feeds hold ------------------------------------
+
+    def feed_index(self, out_key: str, keys) -> dict[tuple[str, str], FeedIndex]:
+        """The remembered index of each of the given feeds of ``out_key`` that has one."""
+        assert self.db is not None
+        found = {}
+        try:
+            for kind, slug in keys:
+                row = self.db.execute(
+                    "SELECT spellings, entries FROM feeds WHERE out = ? AND kind = ? AND slug = ?", (out_key, kind, slug)
+                ).fetchone()
+                if row is not None:
+                    spellings, entries = json.loads(row[0]), json.loads(row[1])
+                    found[(kind, slug)] = FeedIndex(
+                        tuple((name, count) for name, count in spellings),
+                        tuple((order, url, path) for order, url, path in entries),
+                    )
+        except (TypeError, ValueError) as exc:
+            raise CacheError(f"unreadable feed index: {exc}") from exc
+        return found
+
+    def save_feed_index(
+        self, out_key: str, indexes: dict[tuple[str, str], FeedIndex], keep: set[tuple[str, str]] | None
+    ) -> None:
+        """Store feed indexes; with ``keep``, forget the feeds of ``out_key`` not in it."""
+        assert self.db is not None
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if keep is not None:
+                stale = [
+                    (out_key, kind, slug)
+                    for kind, slug in db.execute("SELECT kind, slug FROM feeds WHERE out = ?", (out_key,))
+                    if (kind, slug) not in keep
+                ]
+                db.executemany("DELETE FROM feeds WHERE out = ? AND kind = ? AND slug = ?", stale)
+            db.executemany(
+                "INSERT OR REPLACE INTO feeds VALUES (?, ?, ?, ?, ?)",
+                [
+                    (out_key, kind, slug, json.dumps(index.spellings, ensure_ascii=False),
+                     json.dumps(index.entries, ensure_ascii=False))
+                    for (kind, slug), index in indexes.items()
+                ],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def paths_of_urls(self, urls) -> set[str]:
+        """The files whose post has one of these URLs."""
+        assert self.db is not None
+        urls = list(urls)
+        found: set[str] = set()
+        for start in range(0, len(urls), 500):
+            part = urls[start : start + 500]
+            found.update(
+                path
+                for (path,) in self.db.execute(
+                    f"SELECT path FROM files WHERE url IN ({', '.join('?' * len(part))})", part
+                )
+            )
+        return found
+
     # --- reading --------------------------------------------------------------
 
-    def snapshot(self) -> tuple[str, dict[str, tuple[int, int, int, int]]]:
-        """The state and (size, mtime_ns, ctime_ns, read_ns) of every known file, read together."""
+    def snapshot(self, ranges=None) -> tuple[str, dict[str, tuple[int, int, int, int]]]:
+        """The state and (size, mtime_ns, ctime_ns, read_ns) of every known file, or of
+        those with paths in the given [low, high) ranges, read together."""
         assert self.db is not None
         self.db.execute("BEGIN")  # one read transaction: another build cannot slip in between
         try:
             state = self.current_state()
-            entries = {
-                path: (size, mtime_ns, ctime_ns, read_ns)
-                for path, size, mtime_ns, ctime_ns, read_ns in self.db.execute(
-                    "SELECT path, size, mtime_ns, ctime_ns, read_ns FROM files"
+            query = "SELECT path, size, mtime_ns, ctime_ns, read_ns FROM files"
+            if ranges is None:
+                rows = self.db.execute(query)
+            else:
+                rows = (
+                    row
+                    for low, high in ranges
+                    for row in self.db.execute(query + " WHERE path >= ? AND path < ?", (low, high))
                 )
-            }
+            entries = {path: (size, mtime_ns, ctime_ns, read_ns) for path, size, mtime_ns, ctime_ns, read_ns in rows}
         finally:
             self.db.execute("COMMIT")
         return state, entries
 
-    # --- the whole listing at once -------------------------------------------------
-    #
-    # When every file the cache holds was trusted (read well after its last
-    # change) and nothing else was listed, a digest of the listing (paths,
-    # sizes, mtimes, ctimes) with the state it was stored under says all a
-    # later run needs: the same digest means no file changed, without loading
-    # a row per file.
+    # --- digests of the listing (see feeds.listing) ------------------------------
 
-    def listing_token(self) -> tuple[str, str]:
-        """The state and the listing token stored with it ("" when none), read together."""
+    def listing_digests(self) -> tuple[str, dict[tuple[str, str], str]]:
+        """The state, and the chunk digests stored for it (empty when none), read together."""
         assert self.db is not None
         rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('state', 'listing')"))
-        return rows.get("state", ""), rows.get("listing", "")
+        state = rows.get("state", "")
+        try:
+            stored = json.loads(rows.get("listing") or "{}")
+            if stored.get("state") != state:
+                return state, {}  # stored for another state: the files may have changed since
+            return state, {(low, high): token for low, high, token in stored["chunks"]}
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return state, {}  # unreadable: it only costs a full comparison
 
-    def set_listing_token(self, token: str) -> None:
+    def set_listing_digests(self, chunks: dict[tuple[str, str], str]) -> None:
+        """Store, for the current state, the digests of a listing in which the cache
+        holds every file and trusts it ({} for none)."""
         assert self.db is not None
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('listing', ?)", (token,))
+        data = json.dumps(
+            {"state": self.state, "chunks": [[low, high, token] for (low, high), token in chunks.items()]},
+            ensure_ascii=False,
+        )
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('listing', ?)", (data,))
 
     def digests(self, paths) -> dict[str, bytes]:
         assert self.db is not None
@@ -278,7 +362,7 @@ class Cache:
             if row is None or row[0] != self.fingerprint:
                 # another build, with other options, started the cache afresh meanwhile:
                 # store nothing, and mark the state unknown so nothing is trusted
-                self.state = uuid.uuid4().hex
+                self.state = secrets.token_hex(16)
                 db.execute("ROLLBACK")
                 return
             db.executemany("DELETE FROM files WHERE path = ?", [(path,) for path in removed])
@@ -299,7 +383,7 @@ class Cache:
                 ],
             )
             if loaded or removed:
-                self.state = uuid.uuid4().hex
+                self.state = secrets.token_hex(16)
                 db.execute("UPDATE meta SET value = ? WHERE key = 'state'", (self.state,))
             db.execute("COMMIT")
         except BaseException:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from feeds.model import FeedSpec, Post, Problem, Severity, Stub
@@ -67,7 +68,7 @@ def group(
     ordered = sorted(posts, key=order_key)
     specs = []
     if only is None or ("all", "") in only:
-        specs.append(_spec("all", "", "", ordered, limit))
+        specs.append(_spec("all", "", ordered, limit))
     for kind, names_of in (("category", lambda p: p.categories), ("tag", lambda p: p.tags)):
         members: dict[str, list[Post]] = {}
         spellings: dict[str, Counter[str]] = {}
@@ -82,12 +83,71 @@ def group(
                     seen.add(slug)
                     members.setdefault(slug, []).append(post)
         for slug in sorted(members):
-            name = min(spellings[slug].items(), key=lambda item: (-item[1], item[0]))[0]
-            specs.append(_spec(kind, name, slug, members[slug], limit))
+            specs.append(_spec(kind, slug, members[slug], limit, spellings[slug]))
     return specs
 
 
-def _spec(kind: str, name: str, slug: str, posts: list[Post], limit: int) -> FeedSpec:
+def _spec(kind: str, slug: str, posts: list, limit: int, spellings: Counter[str] | None = None) -> FeedSpec:
     entries = tuple(posts[:limit] if limit > 0 else posts)
     updated = max((post.updated for post in entries), default=None)
-    return FeedSpec(kind=kind, name=name, slug=slug, entries=entries, updated=updated)
+    counts = tuple(sorted(spellings.items())) if spellings else ()
+    return FeedSpec(
+        kind=kind, name=most_used(counts), slug=slug, entries=entries, updated=updated, spellings=counts
+    )
+
+
+def most_used(spellings: Iterable[tuple[str, int]]) -> str:
+    """The most used spelling; among equals, the first in code-point order ("" for none)."""
+    return min(spellings, key=lambda item: (-item[1], item[0]), default=("", 0))[0]
+
+
+# --- adding posts to feeds without the other posts ---------------------------------
+#
+# A cron run usually finds a few new posts and nothing else. A feed's entries
+# are then its old entries and its new posts, newest first, cut to the limit;
+# its name may change only through the new posts' spellings. So each feed's
+# entries (as order keys and paths) and spelling counts, kept from the last
+# build, are all a run needs: these functions give exactly what group() would.
+
+
+@dataclass(frozen=True, slots=True)
+class FeedIndex:
+    """What a later run needs of a feed to add posts to it."""
+
+    spellings: tuple[tuple[str, int], ...]
+    entries: tuple[tuple[int, str, str], ...]  # (order, url, path) of each entry, newest first
+
+
+def index_of(spec: FeedSpec) -> FeedIndex:
+    return FeedIndex(spec.spellings, tuple((*order_key(post), post.path) for post in spec.entries))
+
+
+def names_in(post: Post | Stub, kind: str, slug: str) -> list[str]:
+    """The post's spellings of a category or tag slug (all posts are in the "all" feed)."""
+    if kind == "all":
+        return [""]
+    names = post.categories if kind == "category" else post.tags
+    return [name for name in names if slugify(name) == slug]
+
+
+def add_posts(
+    index: FeedIndex | None, kind: str, slug: str, posts: Sequence[Post], limit: int
+) -> FeedIndex:
+    """A feed's index with new posts (none already in it, all in the feed) added."""
+    counts: Counter[str] = Counter(dict(index.spellings) if index else {})
+    entries = list(index.entries) if index else []
+    for post in posts:
+        names = names_in(post, kind, slug)
+        assert names, "add_posts() is given only the feed's own posts"
+        if kind != "all":
+            counts.update(names)
+        entries.append((*order_key(post), post.path))
+    entries.sort()
+    if limit > 0:
+        del entries[limit:]
+    return FeedIndex(tuple(sorted(counts.items())), tuple(entries))
+
+
+def spec_from_index(kind: str, slug: str, index: FeedIndex, posts: dict[str, Post]) -> FeedSpec:
+    """The spec of an indexed feed, its entries taken from ``posts`` by path."""
+    return _spec(kind, slug, [posts[path] for _order, _url, path in index.entries], 0, Counter(dict(index.spellings)))

@@ -100,6 +100,9 @@ class FeedSpec:
     slug: str  # path segment ("" for the all-posts feed)
     entries: tuple[Post, ...]  # newest first, already limited
     updated: datetime | None  # the newest entry's update time; None for an empty feed
+    # how often each spelling of the name occurs among all the feed's posts
+    # (not only the entries shown): the most used one is the name
+    spellings: tuple[tuple[str, int], ...] = ()
 
     @property
     def directory(self) -> str:

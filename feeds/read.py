@@ -18,7 +18,6 @@ from feeds.model import Post, Problem, ReadResult, Severity
 from feeds.text import one_line, plain_text, truncate, xml_safe
 from feeds.urls import absolute_url, expand_permalink, join
 
-POST_SUFFIXES = (".md", ".markdown")
 SUMMARY_KEYS = ("summary", "description", "excerpt")
 LINK_KEYS = ("source", "source_url", "link", "canonical_url")
 UPDATED_KEYS = ("last_modified_at", "updated")
@@ -45,55 +44,6 @@ class ReadOptions:
     summary_length: int = 200
     encoding: str = "utf-8"
     max_size: int = 10 * 1024 * 1024
-
-
-# --- finding files --------------------------------------------------------------
-
-
-def discover(sources: tuple[Path, ...], problems: list[Problem] | None = None) -> list[tuple[str, str]]:
-    """Every post file under the sources, in a deterministic order.
-
-    Sources keep the order given; inside a directory files are ordered by
-    their relative path. Hidden files and directories are skipped; symlinked
-    directories are not followed. Returns (display path, path) pairs; a
-    directory that cannot be listed is added to ``problems`` (its posts are
-    unknown, so this is an error).
-    """
-    found: list[tuple[str, str]] = []
-    problems = [] if problems is None else problems
-    for source in sources:
-        top = str(source)
-        if not os.path.isdir(top):
-            found.append((top, top))
-            continue
-        inside: list[str] = []
-        _collect(top, "", inside, problems)
-        inside.sort()
-        prefix = os.path.join(top, "")
-        for rel in inside:
-            path = prefix + rel
-            found.append((path, path))
-    return found
-
-
-def _collect(directory: str, prefix: str, into: list[str], problems: list[Problem]) -> None:
-    try:
-        entries = list(os.scandir(directory))
-    except OSError as exc:
-        problems.append(Problem(directory, f"cannot list directory: {exc.strerror or exc}; its posts are left out"))
-        return
-    for entry in entries:
-        name = entry.name
-        if name.startswith("."):
-            continue
-        try:
-            is_dir = entry.is_dir(follow_symlinks=False)
-        except OSError:
-            continue
-        if is_dir:
-            _collect(entry.path, prefix + name + os.sep, into, problems)
-        elif name.lower().endswith(POST_SUFFIXES):
-            into.append(prefix + name)
 
 
 # --- reading one file ----------------------------------------------------------

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from feeds.listing import discover
 from feeds.model import Severity
-from feeds.read import ReadOptions, discover, parse_post, read_file
+from feeds.read import ReadOptions, parse_post, read_file
 
 OPTIONS = ReadOptions(site_url="https://example.org", timezone=ZoneInfo("Asia/Shanghai"))
 NAME = "2021-12-08-202112082206734275.md"

@@ -27,8 +27,9 @@ import feeds.cli
 from feeds.build import build, scan
 from feeds.dates import DateError, to_datetime
 from feeds.errors import FeedsError
+from feeds.listing import discover
 from feeds.model import Problem, Severity
-from feeds.read import ReadOptions, discover, parse_post
+from feeds.read import ReadOptions, parse_post
 from feeds.text import plain_text
 from feeds.write import Writer
 
@@ -232,14 +233,14 @@ def unlistable(tmp_path, monkeypatch):
     locked = src / "locked"
     write_post(locked / "2024-01-02-hidden.md", "Hidden")
     if os.geteuid() == 0:  # root lists anything: make listing it fail as it would for a user
-        real_scandir = os.scandir
+        real_open = os.open
 
-        def scandir(path="."):
-            if os.path.realpath(path) == os.path.realpath(locked):
+        def open_(path, flags, *args, **kwargs):
+            if flags & os.O_DIRECTORY and os.path.realpath(path) == os.path.realpath(locked):
                 raise PermissionError(13, "Permission denied", str(path))
-            return real_scandir(path)
+            return real_open(path, flags, *args, **kwargs)
 
-        monkeypatch.setattr(os, "scandir", scandir)
+        monkeypatch.setattr(os, "open", open_)
         yield src, locked
     else:
         locked.chmod(0)

@@ -1,0 +1,162 @@
+"""The post files of the sources with their stat, and digests of parts of that list.
+
+A cron run usually finds almost every file as the cache last saw it. Comparing
+50,000 files one by one with the cache costs more than the rest of such a run,
+so the listing is cut into chunks, each with a digest of its paths, sizes,
+mtimes and ctimes. The cache keeps the digests of the last listing in which it
+trusted every file; a run then looks file by file only at the chunks whose
+digest differs.
+
+Chunk boundaries depend only on the paths (a boundary falls before each path
+whose CRC-32 ends in eight zero bits, and at each source), so adding or
+removing a file changes one chunk, not every chunk after it. Each chunk stands
+for a range of paths [low, high): within one source, paths sort as the
+listing does, in Python and in SQLite alike (code points, UTF-8 bytes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import zlib
+from pathlib import Path
+from stat import S_ISDIR, S_ISLNK
+from typing import NamedTuple
+
+from feeds.model import Problem
+
+# (display path, path, size, mtime_ns, ctime_ns); size -1 when it cannot be stat'ed
+Row = tuple[str, str, int, int, int]
+CHUNK_MASK = 0xFF  # about one boundary per 256 files
+
+
+class Chunk(NamedTuple):
+    low: str  # the first path of the chunk
+    high: str  # the first path after it (exclusive)
+    start: int  # its rows in the listing: [start, end)
+    end: int
+
+
+class Listing(NamedTuple):
+    rows: list[Row]
+    chunks: list[Chunk]
+
+
+POST_SUFFIXES = (".md", ".markdown")
+
+
+def discover(sources: tuple[Path, ...], problems: list[Problem] | None = None) -> list[tuple[str, str]]:
+    """Every post file under the sources, in a deterministic order, as (display path, path).
+
+    Sources keep the order given; inside a directory files are ordered by
+    their relative path. Hidden files and directories are skipped; symlinked
+    directories are not followed. A directory that cannot be listed is added
+    to ``problems`` (its posts are unknown, so this is an error).
+    """
+    return [(display, path) for display, path, *_ in list_files(sources, [] if problems is None else problems).rows]
+
+
+def list_files(sources: tuple[Path, ...], problems: list[Problem]) -> Listing:
+    """Every post file of the sources (see discover()), with its stat, and the chunks."""
+    rows: list[Row] = []
+    chunks: list[Chunk] = []
+    for source in sources:
+        start = len(rows)
+        top = str(source)
+        if not os.path.isdir(top):
+            rows.append((top, top, *_stat(top)))
+        else:
+            found: list[tuple[str, int, int, int]] = []
+            _collect(top, "", found, problems)
+            found.sort()
+            prefix = os.path.join(top, "")
+            for rel, size, mtime, ctime in found:
+                path = prefix + rel
+                rows.append((path, path, size, mtime, ctime))
+        if len(rows) > start:
+            chunks.extend(_chunks(rows, start, _upper_bound(rows, start, source)))
+    return Listing(rows, chunks)
+
+
+def _stat(path: str) -> tuple[int, int, int]:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return (-1, 0, 0)  # reading it will say why
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+def _collect(directory: str, prefix: str, into: list[tuple[str, int, int, int]], problems: list[Problem]) -> None:
+    """Post files under ``directory`` as (relative path, size, mtime, ctime): one stat per
+    file, which both tells directories apart and gives what the cache compares."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        problems.append(Problem(directory, f"cannot list directory: {exc.strerror or exc}; its posts are left out"))
+        return
+    try:
+        names = os.listdir(fd)
+        subdirectories = []
+        stat, is_dir, is_link, suffixes = os.stat, S_ISDIR, S_ISLNK, POST_SUFFIXES
+        for name in names:
+            if name.startswith("."):
+                continue
+            if name.lower().endswith(suffixes):
+                try:
+                    info = stat(name, dir_fd=fd)
+                except OSError:  # a broken link, or gone: listed, and reading it will say why
+                    into.append((prefix + name, -1, 0, 0))
+                    continue
+                if not is_dir(info.st_mode) or is_link(stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
+                    into.append((prefix + name, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
+                    continue
+            else:
+                try:
+                    info = stat(name, dir_fd=fd, follow_symlinks=False)
+                except OSError:
+                    continue
+                if not is_dir(info.st_mode):
+                    continue
+            subdirectories.append(name)  # a directory (a symlinked one is never followed)
+    except OSError as exc:
+        problems.append(Problem(directory, f"cannot list directory: {exc.strerror or exc}; its posts are left out"))
+        return
+    finally:
+        os.close(fd)
+    for name in subdirectories:
+        _collect(os.path.join(directory, name), prefix + name + os.sep, into, problems)
+
+
+def _upper_bound(rows: list[Row], start: int, source: Path) -> str:
+    """A path just above every path of the source (rows[start:] are its files)."""
+    top = str(source)
+    if len(rows) - start == 1 and rows[start][0] == top:
+        return top + "\x00"  # the source is one file (or missing): just that path
+    prefix = os.path.join(top, "")
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)  # "dir/" -> "dir0": above all "dir/..."
+
+
+def _chunks(rows: list[Row], start: int, high: str) -> list[Chunk]:
+    cuts = [start]
+    crc = zlib.crc32
+    for index in range(start + 1, len(rows)):
+        if crc(rows[index][0].encode("utf-8", "surrogatepass")) & CHUNK_MASK == 0:
+            cuts.append(index)
+    cuts.append(len(rows))
+    return [
+        Chunk(rows[a][0], rows[b][0] if b < len(rows) else high, a, b)
+        for a, b in zip(cuts, cuts[1:])
+    ]
+
+
+def digest(rows: list[Row]) -> str:
+    """A digest of rows' (path, size, mtime, ctime)."""
+    # marshal version 2 writes no back-references: equal data, equal bytes
+    data = marshal.dumps([(display, size, mtime, ctime) for display, _path, size, mtime, ctime in rows], 2)
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def digests(listing: Listing) -> dict[tuple[str, str], str]:
+    """Each chunk's digest, by its (low, high) range."""
+    return {(c.low, c.high): digest(listing.rows[c.start : c.end]) for c in listing.chunks}

@@ -1,0 +1,218 @@
+"""The cron-run fast paths: a no-change run compares no file one by one, and a
+run that finds only new posts renders their feeds from the feed index, without
+grouping the other posts. Each must give what a cold build gives, byte for byte,
+and must step aside (to the full comparison or grouping) when it cannot be sure.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from conftest import NOW
+from feeds.build import build
+from feeds.cache import Cache
+from feeds.listing import CHUNK_MASK, list_files
+from test_incremental import NEWEST, Site, assert_like_cold, cold_build, feed_files_of, post_text, q
+
+
+@pytest.fixture
+def site(tmp_path) -> Site:
+    s = Site(tmp_path / "site")
+    s.generate(80, random.Random(80))
+    return s
+
+
+class Spy:
+    """Counts calls of Cache methods, and can forbid some."""
+
+    def __init__(self, monkeypatch, forbid=()):
+        self.calls: dict[str, list] = {}
+        for name in ("snapshot", "stubs", "records", "feed_index"):
+            original = getattr(Cache, name)
+
+            def spy(cache, *args, _name=name, _original=original, **kwargs):
+                self.calls.setdefault(_name, []).append(args)
+                assert _name not in forbid, f"Cache.{_name} was called"
+                return _original(cache, *args, **kwargs)
+
+            monkeypatch.setattr(Cache, name, spy)
+
+
+# --- the listing and its chunks ------------------------------------------------------
+
+
+def test_chunks_cover_the_listing_and_stay_put_when_a_file_is_added(tmp_path):
+    source = tmp_path / "posts"
+    source.mkdir()
+    for i in range(3000):
+        (source / f"2024-01-01-{i:05d}.md").write_text("x", encoding="utf-8")
+    before = list_files((source,), [])
+    assert 3 < len(before.chunks) < 100  # about one boundary per CHUNK_MASK + 1 files
+    assert before.chunks[0].start == 0 and before.chunks[-1].end == len(before.rows)
+    for chunk, following in zip(before.chunks, before.chunks[1:]):
+        assert chunk.end == following.start and chunk.high == following.low
+    for chunk in before.chunks:  # each chunk's [low, high) holds exactly its rows
+        inside = [row[0] for row in before.rows if chunk.low <= row[0] < chunk.high]
+        assert inside == [row[0] for row in before.rows[chunk.start : chunk.end]]
+    assert all(row[0] < before.chunks[-1].high for row in before.rows)
+
+    (source / "2024-01-01-01500x.md").write_text("new", encoding="utf-8")
+    after = list_files((source,), [])
+    moved = {(c.low, c.high) for c in before.chunks} ^ {(c.low, c.high) for c in after.chunks}
+    assert moved == set()  # a new file joins a chunk; boundaries depend on paths only
+    assert CHUNK_MASK == 0xFF
+
+
+def test_listing_digests_are_ignored_once_the_cache_state_moves_on(tmp_path):
+    cache = Cache(tmp_path / "c.sqlite", "fp")
+    cache.open()
+    cache.set_listing_digests({("a", "b"): "digest"})
+    assert cache.listing_digests()[1] == {("a", "b"): "digest"}
+    cache.update([], ["gone.md"])  # any update moves the state on
+    assert cache.listing_digests()[1] == {}
+    cache.close()
+
+
+# --- no change -------------------------------------------------------------------------
+
+
+def test_no_change_run_compares_no_file_one_by_one(site, tmp_path, monkeypatch):
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    build(site.settings(out, cache), NOW)
+    Spy(monkeypatch, forbid=("snapshot", "stubs", "records"))
+    report = build(site.settings(out, cache), NOW)
+    assert report.written == [] and report.reparsed == 0
+
+
+def test_a_changed_file_is_compared_within_its_chunk_only(site, tmp_path, monkeypatch):
+    site.generate(600, random.Random(6))  # several chunks
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    build(site.settings(out, cache), NOW)
+    target = site.files()[len(site.files()) // 2]
+    site.edit(target, "title", q("Retitled"))
+    spy = Spy(monkeypatch)
+    report = build(site.settings(out, cache), NOW)
+    assert report.reparsed == 1
+    (ranges,) = spy.calls["snapshot"][0]
+    assert ranges and all(low <= str(target) < high for low, high in ranges[:1])
+    assert len(ranges) < len(list_files((site.posts, site.extra), []).chunks)
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold")
+
+
+def test_racy_files_keep_the_full_comparison(site, tmp_path, monkeypatch):
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    build(site.settings(out, cache), NOW)
+    os.utime(site.files()[3])  # modified "now": not to be trusted by size and mtime alone
+    build(site.settings(out, cache), NOW)
+    spy = Spy(monkeypatch)
+    report = build(site.settings(out, cache), NOW)
+    assert report.reparsed == 1  # still compared by content
+    assert spy.calls["snapshot"] == [()]  # every row: no digests were stored for a racy listing
+
+
+# --- only new posts --------------------------------------------------------------------
+
+
+def test_new_posts_are_added_from_the_feed_index(site, tmp_path, monkeypatch):
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    old = NEWEST - timedelta(days=2000)
+    for i in range(2):
+        site.write(site.posts / "_posts" / f"2025-12-0{i + 1}-zeta.md",
+                   post_text(f"Zeta {i}", NEWEST - timedelta(days=30 - i), ["tech"], ["Zeta"]))
+    for limit in (None, 3):
+        build(site.settings(out, cache, limit=limit), NOW)
+        spy = Spy(monkeypatch, forbid=("stubs",))
+        added = [
+            site.write(site.posts / "_posts" / f"2025-12-2{i}-zeta-up.md",
+                       post_text(f"ZETA {i} {limit}", NEWEST - timedelta(days=i), ["markets"], ["ZETA", "fresh tag"]))
+            for i in range(3)
+        ]  # three "ZETA" against two "Zeta": the tag feed's name changes
+        added.append(site.write(site.posts / "_posts" / f"1990-01-01-ancient-{limit}.md",
+                                post_text("Too old for any feed top", old, ["tech"], ["bonds"])))
+        added.append(site.write(site.posts / "_posts" / f"2025-12-31-broken-{limit}.md", "---\ntitle: [\n"))
+        report = build(site.settings(out, cache, limit=limit), NOW)
+        assert report.reparsed == len(added)
+        assert spy.calls.get("feed_index"), "the feed index was not used"
+        assert set(report.written) >= feed_files_of(["markets"], ["ZETA", "fresh tag"])
+        rendered = set(report.written) | set(report.unchanged)
+        assert rendered == feed_files_of(["markets", "tech"], ["ZETA", "fresh tag", "bonds"])  # no other feed
+        if limit == 3:  # too old to enter the top three of its feeds
+            assert set(report.unchanged) == feed_files_of(["tech"], ["bonds"]) - feed_files_of()
+        cold_out = tmp_path / f"cold-{limit}"
+        cold_build(site.settings(cold_out, limit=limit), NOW)
+        assert_like_cold(out, cold_out, limit)
+        monkeypatch.undo()
+        for path in added:
+            path.unlink()
+        build(site.settings(out, cache, limit=limit), NOW)
+
+
+@pytest.mark.parametrize("change", ["duplicate", "future", "also-edited", "output-file-missing"])
+def test_new_posts_fall_back_to_grouping_when_unsure(site, tmp_path, monkeypatch, change):
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    build(site.settings(out, cache), NOW)
+    spy = Spy(monkeypatch)
+    site.write(site.posts / "_posts" / "2025-12-29-new.md",
+               post_text("New", NEWEST - timedelta(hours=1), ["tech"], ["fx"]))
+    if change == "duplicate":  # same file name in the second source: same permalink
+        original = site.files()[0]
+        site.write(site.extra / original.name, original.read_text(encoding="utf-8").replace("title:", "title: X", 1))
+    elif change == "future":
+        site.write(site.posts / "_posts" / "2099-01-01-later.md", post_text("Later", NOW + timedelta(days=9), ["tech"]))
+    elif change == "also-edited":
+        site.edit(site.files()[5], "title", q("Edited too"))
+    else:
+        (out / "tags" / "fx" / "rss.xml").unlink(missing_ok=True)
+        (out / "categories" / "policy" / "atom.xml").unlink()
+    build(site.settings(out, cache), NOW)
+    assert spy.calls.get("stubs"), "expected the full grouping"
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold", change)
+
+
+def test_feed_index_follows_incremental_and_full_builds(site, tmp_path):
+    """Additions after other kinds of runs (deletes, a cache of one output used for
+    another) still give the cold build's bytes."""
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    rng = random.Random(5)
+    build(site.settings(out, cache), NOW)
+    for step in range(6):
+        if step % 2:
+            victim = rng.choice(site.files())
+            victim.unlink()
+        for _ in range(rng.randint(1, 3)):
+            site.new_post(rng, date=NEWEST - timedelta(minutes=rng.randrange(10_000)))
+        other = tmp_path / f"other-{step}"
+        build(site.settings(other if step == 3 else out, cache), NOW)
+        build(site.settings(out, cache), NOW)
+        cold_out = tmp_path / f"cold-{step}"
+        cold_build(site.settings(cold_out), NOW)
+        assert_like_cold(out, cold_out, step)
+        if step == 3:
+            assert_like_cold(other, cold_out, step)
+
+
+def test_feed_index_never_seen_builds_everything(site, tmp_path):
+    """A feed index that lacks a feed the last build wrote is not trusted."""
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    build(site.settings(out, cache), NOW)
+    import sqlite3
+
+    db = sqlite3.connect(cache)
+    db.execute("DELETE FROM feeds")
+    db.commit()
+    db.close()
+    site.write(site.posts / "_posts" / "2025-12-29-new.md", post_text("New", NEWEST, ["tech"], ["fx"]))
+    build(site.settings(out, cache), NOW)  # finds no index row for these feeds: must not guess
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold")
+
+
+def _paths(rows) -> list[str]:
+    return [Path(row[0]).name for row in rows]
