@@ -7,9 +7,7 @@ and send back only small values (parsed posts as tuples, file names).
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from feeds.cache import post_row, problem_rows, row_problems
@@ -21,7 +19,11 @@ MIN_FILES_PER_WORKER = 200
 MIN_FEEDS_PER_WORKER = 50
 
 
-def _pool(jobs: int) -> ProcessPoolExecutor:
+def _pool(jobs: int):
+    # imported here: a run that reads or renders a few files needs no pool
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
 
 

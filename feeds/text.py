@@ -32,6 +32,9 @@ def one_line(text: str) -> str:
     """XML-safe, whitespace (newlines too) collapsed to single spaces, trimmed."""
     if text.isprintable():  # no controls, no separators but " ": nothing XML forbids
         return text.strip() if "  " not in text else _WS.sub(" ", text).strip()
+    flat = text.replace("\n", " ")  # the usual reason a text is not printable: line breaks
+    if flat.isprintable():
+        return flat.strip() if "  " not in flat else _WS.sub(" ", flat).strip()
     return _WS.sub(" ", xml_safe(text)).strip()
 
 

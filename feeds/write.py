@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
-import tempfile
 from pathlib import Path, PurePosixPath
 
 from feeds.errors import FeedsError
@@ -24,6 +24,7 @@ class Writer:
         self.out = Path(out)
         self._root = os.path.realpath(self.out)
         self._written: set[str] = set()
+        self._directories: dict[Path, bool] = {}  # checked (and made if needed): made by this writer?
 
     def target(self, relative: str) -> Path:
         rel = PurePosixPath(relative)
@@ -40,19 +41,38 @@ class Writer:
             raise FeedsError(f"two feeds want the same file {relative!r}")
         self._written.add(relative)
         path = self.target(relative)
-        # before reading or creating anything: a symlink must not lead outside
-        if os.path.commonpath([self._root, os.path.realpath(path.parent)]) != self._root:
-            raise FeedsError("the output path leads outside the output directory", path)
-        try:
-            if path.read_bytes() == data:
-                return False
-        except FileNotFoundError:
-            pass
-        except IsADirectoryError as exc:
-            raise FeedsError("a directory is in the way of a feed file", path) from exc
-        path.parent.mkdir(parents=True, exist_ok=True)
+        created = self._directories.get(path.parent)
+        if created is None:
+            created = self._directory(path.parent)
+        if not created:  # a directory made by this writer holds no old file to compare with
+            try:
+                if path.read_bytes() == data:
+                    return False
+            except FileNotFoundError:
+                pass
+            except IsADirectoryError as exc:
+                raise FeedsError("a directory is in the way of a feed file", path) from exc
         atomic_write(path, data)
         return True
+
+    def _directory(self, directory: Path) -> bool:
+        """Make sure ``directory`` exists inside the output; True if this call made it."""
+        # before reading or creating anything: a symlink must not lead outside
+        if os.path.commonpath([self._root, os.path.realpath(directory)]) != self._root:
+            raise FeedsError("the output path leads outside the output directory", directory)
+        try:
+            os.mkdir(directory)
+            created = True
+        except FileExistsError:
+            created = False
+        except FileNotFoundError:
+            directory.mkdir(parents=True, exist_ok=True)
+            created = True
+        self._directories[directory] = created
+        return created
+
+
+_serial = itertools.count()
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -61,11 +81,22 @@ def atomic_write(path: Path, data: bytes) -> None:
     A reader sees the old file or the new one, never a part; a run killed
     half-way leaves only a temp file that :func:`remove_temp_files` cleans.
     """
-    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=path.parent)
+    directory = os.path.dirname(path)
+    while True:  # a name no other process (pid) or write (serial) uses
+        temp = os.path.join(directory, f"{TEMP_PREFIX}{os.getpid()}-{next(_serial)}.tmp")
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            break
+        except FileExistsError:  # left by a killed run of a process with the same pid
+            continue
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temp, 0o644)
+        try:
+            os.fchmod(fd, 0o644)  # whatever the umask: feeds are for everyone to read
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
         os.replace(temp, path)
     except BaseException:
         try:
