@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # The common forms, parsed without dateutil: "2022-06-01 16:03:57 +0800",
@@ -23,11 +24,14 @@ class DateError(ValueError):
     """A date value that cannot be read; the message says why."""
 
 
+@lru_cache(maxsize=256)  # a site writes a handful of offsets, thousands of times
 def _offset(sign: str, hours: str, minutes: str | None) -> timezone:
     """A fixed offset from its written parts ("+", "08", "00"); under 24 hours."""
     delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
     if delta >= timedelta(hours=24):
         raise DateError(f"time zone offset out of range: {sign}{hours}{minutes or ''}")
+    if not delta:
+        return timezone.utc
     return timezone(-delta if sign == "-" else delta)
 
 
@@ -145,7 +149,10 @@ def _from_match(match: re.Match[str], zone: tzinfo) -> datetime:
     if zulu:
         return fixed(naive.replace(tzinfo=timezone.utc))
     if sign:
-        return fixed(naive.replace(tzinfo=_offset(sign, off_h, off_m)))
+        aware = naive.replace(tzinfo=_offset(sign, off_h, off_m))
+        if MIN_YEAR < aware.year < MAX_YEAR:
+            return aware  # whole minutes, fixed offset, and a year that stays in range in UTC: as fixed() gives
+        return fixed(aware)
     return localize(naive, zone)
 
 

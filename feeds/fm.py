@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 
 import yaml
@@ -28,21 +29,29 @@ class Split:
 
 def split(text: str) -> Split:
     """Cut a post's text (newlines already "\\n") into front matter and body."""
-    lines = text.split("\n")
-    start = 0
-    while start < len(lines) and not lines[start].strip():
-        start += 1  # blank lines before the opening --- (seen in the real corpus)
-    if start >= len(lines) or not _FENCE.fullmatch(lines[start]):
+    line_no, position = 1, 0
+    while True:  # blank lines before the opening --- (seen in the real corpus)
+        end = text.find("\n", position)
+        line = text[position:] if end < 0 else text[position:end]
+        if line.strip() or end < 0:
+            break
+        line_no, position = line_no + 1, end + 1
+    if not _FENCE.fullmatch(line):
         return Split(front=None, body=text)
-    for end in range(start + 1, len(lines)):
-        if _CLOSE.fullmatch(lines[end]):
+    open_line = line_no
+    front_start = position = end + 1 if end >= 0 else len(text)
+    while end >= 0:  # the lines after the opening ---, up to the closing one
+        end = text.find("\n", position)
+        line = text[position:] if end < 0 else text[position:end]
+        if _CLOSE.fullmatch(line):
             return Split(
-                front="\n".join(lines[start + 1 : end]),
-                body="\n".join(lines[end + 1 :]),
-                front_line=start + 2,
-                open_line=start + 1,
+                front=text[front_start : max(front_start, position - 1)],
+                body="" if end < 0 else text[end + 1 :],
+                front_line=open_line + 1,
+                open_line=open_line,
             )
-    return Split(front=None, body="", open_line=start + 1, unclosed=True)
+        position = end + 1
+    return Split(front=None, body="", open_line=open_line, unclosed=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +114,11 @@ _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
+# "2022-06-01 16:03:57" (a YAML timestamp) or "2022-06-01 16:03:57 +0800" (not one:
+# YAML's offsets are "+08" or "+08:00"); tests check both against YAML itself.
+_DATE_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})( [+-][0-9]{4})?")
+
+
 @lru_cache(maxsize=4096)  # "layout: post", "categories: emnews" repeat in every post
 def _plain_tag(value: str) -> str:
     """The type YAML gives a plain (unquoted) scalar."""
@@ -141,6 +155,16 @@ def parse_simple(front: str) -> dict | None:
             meta[key] = inner
         elif first in _PLAIN_START_BAD or ": " in value or " #" in value or value.endswith(":") or "\t" in value:
             return None
+        elif first.isdigit() and (stamp := _DATE_TIME.fullmatch(value)) is not None:
+            # the scraper's dates, unique in every post (so never in _plain_tag's cache):
+            # with " +0800" YAML takes them as text; without, as a naive timestamp
+            if stamp.group(7):
+                meta[key] = value
+            else:
+                try:
+                    meta[key] = datetime(*map(int, stamp.group(1, 2, 3, 4, 5, 6)))
+                except ValueError:
+                    meta[key] = value  # "2024-02-30 ...": YAML would fail; the date check reports it
         else:
             tag = _plain_tag(value)
             if tag == _STR_TAG:

@@ -258,3 +258,81 @@ def test_scraper_front_matter_never_raises(lines, body, filename):
 def test_any_date_like_value_never_raises(value, key, filename):
     # Impossible days, months, hours and offsets ("2024-02-30", "+25:00") included.
     check_read(f"---\ntitle: t\ndate: 2024-05-01\n{key}: {value}\n---\nBody.\n", filename)
+
+
+# --- the front-matter fast paths give exactly what the slow paths give -------------------------------
+#
+# fm.parse_simple() reads flat front matter without a YAML parser (and dates in
+# the scraper's form without even YAML's resolver); fm.split() finds the front
+# matter without cutting the whole file into lines. Each is checked here
+# against the plain way: PyYAML itself, and a line-by-line split.
+
+SCALAR = st.one_of(
+    DATE_LIKE,
+    st.from_regex(r"\A[0-9٠-٩]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}( [+-][0-9]{4})?\Z"),
+    st.builds(  # the scraper's own: with and without an offset
+        lambda when, offset: when.strftime("%Y-%m-%d %H:%M:%S") + offset,
+        st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 12, 31)),
+        st.sampled_from(["", " +0800", " -0530", "+0800", " +08:00", "  +0800"]),
+    ),
+    st.sampled_from(["yes", "No", "on", "null", "~", "1_000", "0x1F", "0o17", "017", "1:30", "1e3", ".5",
+                     "-.inf", "2024-02-30", "2024-13-01 10:00:00", "=", "<<", "post", "emnews 东财"]),
+    st.text(alphabet=st.characters(blacklist_characters="\n\r"), max_size=20),
+    st.text(alphabet="0123456789-:.+ eE_xob", max_size=20),
+)
+
+
+def _yaml_value(front: str):
+    """What YAML makes of flat front matter, as fm.parse() would hand it on."""
+    try:
+        meta = yaml.safe_load(front)
+    except (yaml.YAMLError, ValueError, OverflowError):
+        return "invalid"
+    return {str(k): v for k, v in meta.items()} if isinstance(meta, dict) else "not a mapping"
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.from_regex(r"\A[a-z_][a-z0-9_]{0,8}\Z"), SCALAR), min_size=1, max_size=6))
+def test_simple_front_matter_is_read_as_yaml_reads_it(pairs):
+    from feeds.fm import parse_simple
+
+    front = "\n".join(f"{key}: {value}" for key, value in pairs)
+    simple = parse_simple(front)
+    if simple is None:
+        return  # left to YAML itself
+    expected = _yaml_value(front)
+    if expected != "invalid":
+        assert simple == expected
+        assert [type(v) for v in simple.values()] == [type(v) for v in expected.values()]
+        return
+    # YAML rejects the whole of it for an impossible timestamp ("2024-02-30 10:00:00");
+    # the fast path keeps such a value as text (the date check reports it) and reads the rest
+    for key, value in dict(pairs).items():
+        alone = _yaml_value(f"{key}: {value}")
+        if alone == "invalid":
+            assert simple[key] == value.rstrip(" ")
+        else:
+            assert simple[key] == alone[key] and type(simple[key]) is type(alone[key])
+
+
+def _split_by_lines(text: str):
+    lines = text.split("\n")
+    start = 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    if start >= len(lines) or not re.fullmatch(r"-{3,}[ \t]*", lines[start]):
+        return (None, text, 1, 1, False)
+    for end in range(start + 1, len(lines)):
+        if re.fullmatch(r"(?:-{3,}|\.{3})[ \t]*", lines[end]):
+            return ("\n".join(lines[start + 1 : end]), "\n".join(lines[end + 1 :]), start + 2, start + 1, False)
+    return (None, "", 1, start + 1, True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["", " ", "---", "--- ", "----", "...", "a: b", "text", "-- -", "\t"]), max_size=10))
+def test_split_finds_what_a_line_by_line_split_finds(lines):
+    from feeds.fm import split
+
+    text = "\n".join(lines)
+    got = split(text)
+    assert (got.front, got.body, got.front_line, got.open_line, got.unclosed) == _split_by_lines(text)
