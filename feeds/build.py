@@ -47,7 +47,7 @@ from feeds.model import (
     Stub,
     relative_file,
 )
-from feeds.read import ReadOptions
+from feeds.read import FileRead, ReadOptions
 from feeds.write import remove_temp_files
 
 # progress(stage, done, total): stage is "read" or "write"
@@ -189,6 +189,18 @@ class _Read:
     state_after: str
     cache: Cache | None
     listing_problems: list[Problem]
+    # what the cache is still to store (files read, files gone, listing digests)
+    pending: tuple[list[FileRead], list[str], dict[tuple[str, str], str]] | None = None
+
+    def commit(self) -> None:
+        """Store in the cache what this run read (once; a no-op without a cache)."""
+        if self.pending is None or self.cache is None:
+            return
+        store, removed, digests = self.pending
+        self.pending = None
+        self.cache.update(store, removed)
+        self.cache.set_listing_digests(digests)
+        self.state_after = self.cache.state
 
     def posts(self) -> list[Post | Stub]:
         """Every post in source order: fresh ones whole, cached ones as stubs."""
@@ -317,11 +329,12 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
         if item.mtime_ns >= item.read_ns - RACY_NS or stat_of[path] != (item.size, item.mtime_ns, item.ctime_ns):
             untrusted += 1  # racy, or changed since it was listed: to be compared again next time
     before: dict[str, Record] = {}
+    pending = None
     if cache is not None:
         before = cache.records(sorted((changed & known.keys()) | removed))
-        cache.update(store, sorted(removed))
-        complete = not untrusted and len(listed) == len(order)
-        cache.set_listing_digests(current if complete and len(current) == len(listing.chunks) else {})
+        complete = not untrusted and len(listed) == len(order) and len(current) == len(listing.chunks)
+        # stored by commit(): at once when the build can be incremental, else while feeds render
+        pending = (store, sorted(removed), current if complete else {})
     return _Read(
         fresh=records,
         reused=reused,
@@ -330,9 +343,10 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
         removed=removed,
         before=before,
         state_before=state_before,
-        state_after=cache.state if cache is not None else "",
+        state_after=state_before,
         cache=cache,
         listing_problems=listing_problems,
+        pending=pending,
     )
 
 
@@ -381,6 +395,7 @@ def _build(
     report = BuildReport(files=len(phase.order), problems=notes + phase.problems(), reparsed=len(phase.fresh))
     if settings.strict and any(p.severity is not Severity.INFO for p in report.problems):
         report.aborted = True
+        phase.commit()  # what was read stays known
         return report
     settings.out.mkdir(parents=True, exist_ok=True)
     with OutputLock(settings.out, settings.wait):
@@ -400,12 +415,18 @@ def _write_phase(
     manifest = manifests.load(out)
     fingerprint = render_fingerprint(settings)
     out_key = os.path.realpath(out)
+    # This directory was built from the cache as this run found it, and no other
+    # build has changed the cache since: only what changed needs rendering.
     incremental = (
         cache is not None
         and manifest.settings == fingerprint
         and cache.built_state(out_key) == phase.state_before
-        and cache.current_state() == phase.state_after
+        and cache.current_state() == phase.state_before
     )
+    if incremental:
+        assert cache is not None
+        phase.commit()
+        incremental = cache.current_state() == phase.state_after
     try:
         next_due = datetime.fromisoformat(manifest.next_due) if manifest.next_due else None
     except ValueError:  # a damaged manifest: trust nothing in it
@@ -451,7 +472,9 @@ def _write_phase(
         # a build killed while writing makes the next one render everything.
         cache.set_built_state(out_key, "")
     if tasks:
-        _render_and_write(settings, tasks, report, progress)
+        # the cache stores what was read while the workers render (a no-op if done already)
+        _render_and_write(settings, tasks, report, progress, meanwhile=phase.commit)
+    phase.commit()
     if cache is not None:
         cache.save_feed_index(out_key, {(spec.kind, spec.slug): index_of(spec) for spec in specs}, keep=keys)
     report.pruned = _prune(out, sorted(manifest.files - current)) if settings.prune else []
@@ -556,7 +579,9 @@ def _nothing_to_do(settings: Settings, phase: _Read, manifest: manifests.Manifes
     )
 
 
-def _render_and_write(settings: Settings, tasks: list, report: BuildReport, progress: Progress | None) -> None:
+def _render_and_write(
+    settings: Settings, tasks: list, report: BuildReport, progress: Progress | None, meanwhile=None
+) -> None:
     from feeds.parallel import (
         render_many,  # rendering imports feedgen and lxml: only when needed
     )
@@ -564,7 +589,8 @@ def _render_and_write(settings: Settings, tasks: list, report: BuildReport, prog
 
     render_for = {fmt: renderer(fmt) for fmt in settings.formats}
     done = render_many(
-        tasks, site_info(settings), settings.out, render_for, settings.jobs, _stage(progress, "write", len(tasks))
+        tasks, site_info(settings), settings.out, render_for, settings.jobs, _stage(progress, "write", len(tasks)),
+        meanwhile=meanwhile,
     )
     report.written = [relative for relative, changed in done if changed]
     report.unchanged = [relative for relative, changed in done if not changed]

@@ -104,8 +104,12 @@ def render_many(
     render_for: dict,
     jobs: int,
     progress: Callable[[int], None] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[tuple[str, bool]]:
-    """Render and write (relative path, format, spec) tasks; returns (path, changed) in order."""
+    """Render and write (relative path, format, spec) tasks; returns (path, changed) in order.
+
+    ``meanwhile`` is called once, while the workers render (or first, without workers).
+    """
     global _RENDER_WORK
     workers = min(jobs, len(tasks) // MIN_FEEDS_PER_WORKER)
     indices = list(range(len(tasks)))
@@ -113,13 +117,18 @@ def render_many(
     results: list[tuple[str, bool]] = []
     try:
         if workers <= 1:
+            if meanwhile:
+                meanwhile()
             for chunk in _chunks(indices, 4):
                 results.extend(_render_chunk(chunk))
                 if progress:
                     progress(len(results))
             return results
         with _pool(workers) as pool:
-            for done in pool.map(_render_chunk, _chunks(indices, workers)):
+            rendered = pool.map(_render_chunk, _chunks(indices, workers))  # submits all: the workers start
+            if meanwhile:
+                meanwhile()
+            for done in rendered:
                 results.extend(done)
                 if progress:
                     progress(len(results))
