@@ -350,6 +350,24 @@ def _feeds_python(feeds_cmd: list[str]) -> str | None:
     return None
 
 
+def compile_bytecode(feeds_cmd: list[str], log) -> None:
+    """Compile the feeds package's bytecode, as `pip install` does.
+
+    An editable install under PYTHONDONTWRITEBYTECODE=1 would otherwise
+    compile every module from source on every run (about 0.05 s each time).
+    """
+    python = _feeds_python(feeds_cmd)
+    if not python:
+        return
+    found = subprocess.run(
+        [python, "-c", "import feeds, os; print(os.path.dirname(feeds.__file__))"], capture_output=True, text=True
+    )
+    package = found.stdout.strip()
+    if found.returncode == 0 and package:
+        subprocess.run([python, "-m", "compileall", "-q", package], capture_output=True)
+        log(f"compiled the bytecode of {package}")
+
+
 def default_feeds() -> str:
     sibling = Path(sys.executable).parent / "feeds"
     if sibling.exists():
@@ -533,6 +551,7 @@ def main(argv: list[str] | None = None) -> int:
     hugo_fix_dates = None
     if hugo:
         hugo_fix_dates = not hugo_reads_jekyll_dates(hugo, future)
+    compile_bytecode(feeds_cmd, log)
     info = machine(feeds_cmd, hugo)
 
     results = []

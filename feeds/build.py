@@ -283,7 +283,7 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
             state_before, known = cache.snapshot()
             check, reused = listing.rows, []
     fresh: list[tuple[str, str]] = []
-    untrusted = 0  # listed files the cache will not hold as trusted after this run
+    untrusted: set[str] = set()  # listed files the cache will not hold as trusted after this run
     for display, path, size, mtime_ns, ctime_ns in check:
         # Same size, mtime and ctime (no tool sets ctime back, so `cp -p` and
         # `touch -r` are noticed), and modified well before it was read (not
@@ -321,20 +321,28 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
             if entry is not None:
                 removed.add(path)
             changed.add(path)
-            untrusted += 1
+            untrusted.add(path)
             continue
         if entry is None or digests.get(path) != item.digest:
             changed.add(path)
         store.append(item)
         if item.mtime_ns >= item.read_ns - RACY_NS or stat_of[path] != (item.size, item.mtime_ns, item.ctime_ns):
-            untrusted += 1  # racy, or changed since it was listed: to be compared again next time
+            untrusted.add(path)  # racy, or changed since it was listed: to be compared again next time
     before: dict[str, Record] = {}
     pending = None
     if cache is not None:
         before = cache.records(sorted((changed & known.keys()) | removed))
-        complete = not untrusted and len(listed) == len(order) and len(current) == len(listing.chunks)
+        # the digests of the chunks in which the cache will hold every file, trusted
+        # (a chunk without one is compared file by file next time)
+        trusted = current if len(listed) == len(order) and len(current) == len(listing.chunks) else {}
+        if untrusted and trusted:
+            trusted = {
+                (c.low, c.high): trusted[(c.low, c.high)]
+                for c in listing.chunks
+                if not any(row[0] in untrusted for row in listing.rows[c.start : c.end])
+            }
         # stored by commit(): at once when the build can be incremental, else while feeds render
-        pending = (store, sorted(removed), current if complete else {})
+        pending = (store, sorted(removed), trusted)
     return _Read(
         fresh=records,
         reused=reused,
