@@ -7,8 +7,8 @@ mtimes and ctimes. The cache keeps the digests of the last listing in which it
 trusted every file; a run then looks file by file only at the chunks whose
 digest differs.
 
-Chunk boundaries depend only on the paths (a boundary falls before each path
-whose CRC-32 ends in eight zero bits, and at each source), so adding or
+Chunk boundaries depend only on the paths (a boundary falls before each file
+whose name's CRC-32 ends in eight zero bits, and at each source), so adding or
 removing a file changes one chunk, not every chunk after it. Each chunk stands
 for a range of paths [low, high): within one source, paths sort as the
 listing does, in Python and in SQLite alike (code points, UTF-8 bytes).
@@ -62,20 +62,17 @@ def list_files(sources: tuple[Path, ...], problems: list[Problem]) -> Listing:
     rows: list[Row] = []
     chunks: list[Chunk] = []
     for source in sources:
-        start = len(rows)
         top = str(source)
         if not os.path.isdir(top):
-            rows.append((top, top, *_stat(top)))
+            found = [(top, top, *_stat(top))]
+            cuts: set[str] = set()
         else:
-            found: list[tuple[str, int, int, int]] = []
-            _collect(top, "", found, problems)
-            found.sort()
-            prefix = os.path.join(top, "")
-            for rel, size, mtime, ctime in found:
-                path = prefix + rel
-                rows.append((path, path, size, mtime, ctime))
-        if len(rows) > start:
-            chunks.extend(_chunks(rows, start, _upper_bound(rows, start, source)))
+            found, cuts = [], set()
+            _collect(top, found, cuts, problems)
+            found.sort()  # by path: within one source, the order of the paths below it
+        if found:
+            chunks.extend(_chunks(found, cuts, len(rows), _upper_bound(found, source)))
+            rows.extend(found)
     return Listing(rows, chunks)
 
 
@@ -87,9 +84,9 @@ def _stat(path: str) -> tuple[int, int, int]:
     return (info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
-def _collect(directory: str, prefix: str, into: list[tuple[str, int, int, int]], problems: list[Problem]) -> None:
-    """Post files under ``directory`` as (relative path, size, mtime, ctime): one stat per
-    file, which both tells directories apart and gives what the cache compares."""
+def _collect(directory: str, into: list[Row], cuts: set[str], problems: list[Problem]) -> None:
+    """Post files under ``directory``, with one stat each, which both tells directories
+    apart and gives what the cache compares; the paths that start a chunk go in ``cuts``."""
     try:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
@@ -98,19 +95,24 @@ def _collect(directory: str, prefix: str, into: list[tuple[str, int, int, int]],
     try:
         names = os.listdir(fd)
         subdirectories = []
-        stat, is_dir, is_link, suffixes = os.stat, S_ISDIR, S_ISLNK, POST_SUFFIXES
+        base = os.path.join(directory, "")
+        stat, is_dir, is_link, suffixes, crc = os.stat, S_ISDIR, S_ISLNK, POST_SUFFIXES, zlib.crc32
         for name in names:
             if name.startswith("."):
                 continue
             if name.lower().endswith(suffixes):
+                path = base + name
+                if crc(name.encode("utf-8", "surrogatepass")) & CHUNK_MASK == 0:
+                    cuts.add(path)
                 try:
                     info = stat(name, dir_fd=fd)
                 except OSError:  # a broken link, or gone: listed, and reading it will say why
-                    into.append((prefix + name, -1, 0, 0))
+                    into.append((path, path, -1, 0, 0))
                     continue
                 if not is_dir(info.st_mode) or is_link(stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
-                    into.append((prefix + name, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
+                    into.append((path, path, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
                     continue
+                cuts.discard(path)
             else:
                 try:
                     info = stat(name, dir_fd=fd, follow_symlinks=False)
@@ -125,28 +127,25 @@ def _collect(directory: str, prefix: str, into: list[tuple[str, int, int, int]],
     finally:
         os.close(fd)
     for name in subdirectories:
-        _collect(os.path.join(directory, name), prefix + name + os.sep, into, problems)
+        _collect(os.path.join(directory, name), into, cuts, problems)
 
 
-def _upper_bound(rows: list[Row], start: int, source: Path) -> str:
-    """A path just above every path of the source (rows[start:] are its files)."""
+def _upper_bound(rows: list[Row], source: Path) -> str:
+    """A path just above every path of the source (``rows`` are its files)."""
     top = str(source)
-    if len(rows) - start == 1 and rows[start][0] == top:
+    if len(rows) == 1 and rows[0][0] == top:
         return top + "\x00"  # the source is one file (or missing): just that path
     prefix = os.path.join(top, "")
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)  # "dir/" -> "dir0": above all "dir/..."
 
 
-def _chunks(rows: list[Row], start: int, high: str) -> list[Chunk]:
-    cuts = [start]
-    crc = zlib.crc32
-    for index in range(start + 1, len(rows)):
-        if crc(rows[index][0].encode("utf-8", "surrogatepass")) & CHUNK_MASK == 0:
-            cuts.append(index)
-    cuts.append(len(rows))
+def _chunks(rows: list[Row], cuts: set[str], offset: int, high: str) -> list[Chunk]:
+    """The chunks of one source's rows, which will start at ``offset`` in the listing."""
+    starts = [0, *(index for index, row in enumerate(rows) if index and row[0] in cuts)] if cuts else [0]
+    ends = [*starts[1:], len(rows)]
     return [
-        Chunk(rows[a][0], rows[b][0] if b < len(rows) else high, a, b)
-        for a, b in zip(cuts, cuts[1:])
+        Chunk(rows[a][0], rows[b][0] if b < len(rows) else high, offset + a, offset + b)
+        for a, b in zip(starts, ends)
     ]
 
 
