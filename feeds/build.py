@@ -1,10 +1,17 @@
-"""Runs the stages: discover -> read (cached, parallel) -> group -> render -> write.
+"""Runs the stages: list -> read (cached, parallel) -> group -> render -> write.
 
 The clock is passed in; nothing here prints or exits. A run re-reads only
 files that changed since the cache saw them, and re-renders only the feeds
 those files belong to; when in any doubt (no cache, other settings, an
 output directory not built from this cache's state) it renders everything
 and the writer still leaves files with unchanged bytes alone.
+
+Two shortcuts serve the common cron runs. With nothing changed, digests of
+the listing (feeds.listing) match the ones the cache stored and no file is
+compared one by one. With only new posts, their feeds are rendered from the
+index of each feed kept from the last build (group.FeedIndex), without
+grouping the other posts. Anything else (an edit, a deletion, a duplicate,
+a post coming due) goes the general way.
 """
 
 from __future__ import annotations
