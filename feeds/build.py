@@ -316,7 +316,7 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
     listed = set(order)
     removed = {path for path in known if path not in listed}
     digests = cache.digests(path for path, _ in fresh if path in known) if cache is not None else {}
-    stat_of = {row[0]: row[2:] for row in check} if loaded else {}
+    listed_stat = {display: (size, mtime, ctime) for display, _path, size, mtime, ctime in check} if loaded else {}
     changed: set[str] = set()
     store = []
     records: dict[str, Record] = {}
@@ -333,7 +333,7 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
         if entry is None or digests.get(path) != item.digest:
             changed.add(path)
         store.append(item)
-        if item.mtime_ns >= item.read_ns - RACY_NS or stat_of[path] != (item.size, item.mtime_ns, item.ctime_ns):
+        if item.mtime_ns >= item.read_ns - RACY_NS or listed_stat[path] != (item.size, item.mtime_ns, item.ctime_ns):
             untrusted.add(path)  # racy, or changed since it was listed: to be compared again next time
     before: dict[str, Record] = {}
     pending = None

@@ -51,10 +51,11 @@ _SEP = "\x1f"  # between names; a character XML forbids, so never part of one
 def _post_columns(post: Post | None) -> tuple:
     if post is None:
         return (None,) * 8
+    date = post.date.isoformat()
     return (
         post.url,
-        post.date.isoformat(),
-        post.updated.isoformat(),
+        date,
+        date if post.updated is post.date else post.updated.isoformat(),
         _SEP.join(post.categories),
         _SEP.join(post.tags),
         post.title,

@@ -69,16 +69,22 @@ def group(
     specs = []
     if only is None or ("all", "") in only:
         specs.append(_spec("all", "", ordered, limit))
-    for kind, names_of in (("category", lambda p: p.categories), ("tag", lambda p: p.tags)):
+    for kind in ("category", "tag"):
         members: dict[str, list[Post]] = {}
         spellings: dict[str, Counter[str]] = {}
         for post in ordered:
+            names = post.categories if kind == "category" else post.tags
+            if not names:
+                continue
             seen: set[str] = set()
-            for name in names_of(post):
+            for name in names:
                 slug = slugify(name)
                 if only is not None and (kind, slug) not in only:
                     continue
-                spellings.setdefault(slug, Counter())[name] += 1
+                counts = spellings.get(slug)
+                if counts is None:
+                    counts = spellings[slug] = Counter()
+                counts[name] += 1
                 if slug not in seen:
                     seen.add(slug)
                     members.setdefault(slug, []).append(post)
