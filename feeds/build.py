@@ -30,7 +30,7 @@ from feeds import manifest as manifests
 from feeds.cache import RACY_NS, Cache, CacheError, Record
 from feeds.config import Settings
 from feeds.dates import parse_timezone
-from feeds.errors import FeedsError
+from feeds.errors import FeedsError, LockTimeout
 from feeds.group import (
     add_posts,
     all_keys,
@@ -199,15 +199,23 @@ class _Read:
     # what the cache is still to store (files read, files gone, listing digests)
     pending: tuple[list[FileRead], list[str], dict[tuple[str, str], str]] | None = None
 
-    def commit(self) -> None:
-        """Store in the cache what this run read (once; a no-op without a cache)."""
+    def commit(self) -> bool:
+        """Store in the cache what this run read (once; a no-op without a cache).
+
+        False if another build changed the cache since this run read it: then
+        the cache holds more than this run has seen, and ``state_after`` is ""
+        (no output directory is to be recorded as built from it).
+        """
         if self.pending is None or self.cache is None:
-            return
+            return self.state_after != ""
         store, removed, digests = self.pending
         self.pending = None
-        self.cache.update(store, removed)
-        self.cache.set_listing_digests(digests)
+        if not self.cache.update(store, removed, expect=self.state_before):
+            self.state_after = ""
+            return False
         self.state_after = self.cache.state
+        self.cache.set_listing_digests(digests)
+        return True
 
     def posts(self) -> list[Post | Stub]:
         """Every post in source order: fresh ones whole, cached ones as stubs."""
@@ -339,14 +347,17 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
     pending = None
     if cache is not None:
         before = cache.records(sorted((changed & known.keys()) | removed))
-        # the digests of the chunks in which the cache will hold every file, trusted
-        # (a chunk without one is compared file by file next time)
+        # Each chunk's digest, or "" where the cache will not hold every file of the
+        # chunk as trusted: that chunk is compared file by file next time. Every
+        # chunk's range is stored, so that the stored ranges hold every path the
+        # cache knows (a file gone from the start of a chunk is still looked for).
         trusted = current if len(listed) == len(order) and len(current) == len(listing.chunks) else {}
         if untrusted and trusted:
             trusted = {
-                (c.low, c.high): trusted[(c.low, c.high)]
+                (c.low, c.high): (
+                    "" if any(row[0] in untrusted for row in listing.rows[c.start : c.end]) else trusted[(c.low, c.high)]
+                )
                 for c in listing.chunks
-                if not any(row[0] in untrusted for row in listing.rows[c.start : c.end])
             }
         # stored by commit(): at once when the build can be incremental, else while feeds render
         pending = (store, sorted(removed), trusted)
@@ -413,8 +424,12 @@ def _build(
         phase.commit()  # what was read stays known
         return report
     settings.out.mkdir(parents=True, exist_ok=True)
-    with OutputLock(settings.out, settings.wait):
-        _write_phase(settings, now, cache, phase, report, progress)
+    try:
+        with OutputLock(settings.out, settings.wait) as lock:
+            _write_phase(settings, now, cache, phase, report, progress, lock)
+    except LockTimeout:
+        phase.commit()  # what was read stays known
+        raise
     return report
 
 
@@ -425,42 +440,49 @@ def _write_phase(
     phase: _Read,
     report: BuildReport,
     progress: Progress | None,
+    lock: OutputLock,
 ) -> None:
     out = settings.out
     manifest = manifests.load(out)
-    fingerprint = render_fingerprint(settings)
-    out_key = os.path.realpath(out)
-    # This directory was built from the cache as this run found it, and no other
-    # build has changed the cache since: only what changed needs rendering.
-    incremental = (
-        cache is not None
-        and manifest.settings == fingerprint
-        and cache.built_state(out_key) == phase.state_before
-        and cache.current_state() == phase.state_before
-    )
-    if incremental:
-        assert cache is not None
-        phase.commit()
-        incremental = cache.current_state() == phase.state_after
     try:
         next_due = datetime.fromisoformat(manifest.next_due) if manifest.next_due else None
     except ValueError:  # a damaged manifest: trust nothing in it
         manifest = manifests.Manifest(files=manifest.files)
         next_due = None
+    fingerprint = render_fingerprint(settings)
+    out_key = os.path.realpath(out)
+    # This directory is whole, was built from the cache as this run found it,
+    # and no other build has changed the cache since: only what changed needs
+    # rendering.
+    interrupted = lock.interrupted()
+    incremental = (
+        cache is not None
+        and not interrupted
+        and manifest.settings == fingerprint
+        and cache.built_state(out_key) == phase.state_before
+        and cache.current_state() == phase.state_before
+    )
+    if incremental:
+        incremental = phase.commit()
     coming_due = next_due is not None and next_due <= now and not settings.future
     if incremental and _nothing_to_do(settings, phase, manifest, coming_due):
+        assert cache is not None
+        if phase.state_after != phase.state_before:  # files read again, found the same
+            cache.set_built_state(out_key, phase.state_after)
         report.posts = manifest.posts
         report.feeds = len(manifest.current)
         return  # nothing changed: nothing to render, nothing to touch
 
-    if not incremental:
-        # Temp files of a killed build. (A build that writes anything first marks
-        # the directory's state unknown, so after a killed build none is incremental.)
-        remove_temp_files(out)
+    if interrupted or not incremental:
+        remove_temp_files(out)  # of a build killed while writing
+    # From the first file changed to the end, a build killed leaves the lock file marked.
     if incremental and not coming_due:
         assert cache is not None
         added = _only_additions(settings, now, cache, phase, manifest)
-        if added is not None and _add_posts(settings, cache, out_key, phase, manifest, fingerprint, added, report, progress):
+        if added is not None and _add_posts(
+            settings, cache, out_key, phase, manifest, fingerprint, added, report, progress, lock
+        ):
+            lock.written()
             return
     posts = phase.posts()
     visible, notes, new_next_due = _visible(settings, now, posts)
@@ -488,11 +510,14 @@ def _write_phase(
         cache.set_built_state(out_key, "")
     if tasks:
         # the cache stores what was read while the workers render (a no-op if done already)
-        _render_and_write(settings, tasks, report, progress, meanwhile=phase.commit)
+        _render_and_write(settings, tasks, report, progress, lock, meanwhile=phase.commit)
     phase.commit()
     if cache is not None:
         cache.save_feed_index(out_key, {(spec.kind, spec.slug): index_of(spec) for spec in specs}, keep=keys)
-    report.pruned = _prune(out, sorted(manifest.files - current)) if settings.prune else []
+    stale = sorted(manifest.files - current) if settings.prune else []
+    if stale:
+        lock.writing()
+    report.pruned = _prune(out, stale)
     manifests.save(
         out,
         manifests.Manifest(
@@ -502,9 +527,11 @@ def _write_phase(
             next_due=new_next_due.isoformat() if new_next_due else "",
             posts=report.posts,
         ),
+        before_write=lock.writing,
     )
     if cache is not None:
         cache.set_built_state(out_key, phase.state_after)
+    lock.written()
 
 
 # More new posts than this in one run: group them all the usual way.
@@ -541,6 +568,7 @@ def _add_posts(
     posts: list[Post],
     report: BuildReport,
     progress: Progress | None,
+    lock: OutputLock,
 ) -> bool:
     """Render just the feeds of some new posts, from the feed index of the last build.
 
@@ -570,7 +598,7 @@ def _add_posts(
     cache.set_built_state(out_key, "")
     tasks = [(relative_file(spec.kind, spec.slug, fmt), fmt, spec) for spec in specs for fmt in settings.formats]
     if tasks:
-        _render_and_write(settings, tasks, report, progress)
+        _render_and_write(settings, tasks, report, progress, lock)
     cache.save_feed_index(out_key, indexes, keep=None)
     manifests.save(
         settings.out,
@@ -578,6 +606,7 @@ def _add_posts(
             files=manifest.files | current, current=current, settings=fingerprint,
             next_due=manifest.next_due, posts=report.posts,
         ),
+        before_write=lock.writing,
     )
     cache.set_built_state(out_key, phase.state_after)
     return True
@@ -595,7 +624,7 @@ def _nothing_to_do(settings: Settings, phase: _Read, manifest: manifests.Manifes
 
 
 def _render_and_write(
-    settings: Settings, tasks: list, report: BuildReport, progress: Progress | None, meanwhile=None
+    settings: Settings, tasks: list, report: BuildReport, progress: Progress | None, lock: OutputLock, meanwhile=None
 ) -> None:
     from feeds.parallel import (
         render_many,  # rendering imports feedgen and lxml: only when needed
@@ -605,7 +634,7 @@ def _render_and_write(
     render_for = {fmt: renderer(fmt) for fmt in settings.formats}
     done = render_many(
         tasks, site_info(settings), settings.out, render_for, settings.jobs, _stage(progress, "write", len(tasks)),
-        meanwhile=meanwhile,
+        meanwhile=meanwhile, before_write=lock.writing,
     )
     report.written = [relative for relative, changed in done if changed]
     report.unchanged = [relative for relative, changed in done if not changed]

@@ -262,8 +262,8 @@ class Cache:
             return state, {}  # unreadable: it only costs a full comparison
 
     def set_listing_digests(self, chunks: dict[tuple[str, str], str]) -> None:
-        """Store, for the current state, the digests of a listing in which the cache
-        holds every file and trusts it ({} for none)."""
+        """Store, for the state this cache object last saw, the digests of the chunks of
+        a listing ("" for a chunk with a file the cache does not hold as trusted)."""
         assert self.db is not None
         data = json.dumps(
             {"state": self.state, "chunks": [[low, high, token] for (low, high), token in chunks.items()]},
@@ -353,8 +353,13 @@ class Cache:
 
     # --- writing --------------------------------------------------------------
 
-    def update(self, loaded: list[FileRead], removed: list[str]) -> None:
-        """Store freshly read files and forget removed ones, in one transaction."""
+    def update(self, loaded: list[FileRead], removed: list[str], expect: str | None = None) -> bool:
+        """Store freshly read files and forget removed ones, in one transaction.
+
+        Returns False if the cache's state was not ``expect`` (another build
+        changed it since this one looked): what is stored is still true of the
+        files, but the cache now holds more than this build has seen.
+        """
         assert self.db is not None
         db = self.db
         db.execute("BEGIN IMMEDIATE")
@@ -365,7 +370,8 @@ class Cache:
                 # store nothing, and mark the state unknown so nothing is trusted
                 self.state = secrets.token_hex(16)
                 db.execute("ROLLBACK")
-                return
+                return False
+            state = self.current_state()
             db.executemany("DELETE FROM files WHERE path = ?", [(path,) for path in removed])
             db.executemany(
                 "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -386,7 +392,10 @@ class Cache:
             if loaded or removed:
                 self.state = secrets.token_hex(16)
                 db.execute("UPDATE meta SET value = ? WHERE key = 'state'", (self.state,))
+            else:
+                self.state = state
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        return expect is None or state == expect

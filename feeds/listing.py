@@ -52,27 +52,47 @@ def discover(sources: tuple[Path, ...], problems: list[Problem] | None = None) -
     Sources keep the order given; inside a directory files are ordered by
     their relative path. Hidden files and directories are skipped; symlinked
     directories are not followed. A directory that cannot be listed is added
-    to ``problems`` (its posts are unknown, so this is an error).
+    to ``problems`` (its posts are unknown, so this is an error). The display
+    path is the path, except that bytes of a file name that are not UTF-8 are
+    shown as ``\\xNN`` (such a name cannot go into messages or the cache as it is).
     """
     return [(display, path) for display, path, *_ in list_files(sources, [] if problems is None else problems).rows]
 
 
+def shown(path: str) -> str:
+    """A path as valid Unicode text (see discover())."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def list_files(sources: tuple[Path, ...], problems: list[Problem]) -> Listing:
-    """Every post file of the sources (see discover()), with its stat, and the chunks."""
+    """Every post file of the sources (see discover()), with its stat, and the chunks.
+
+    A source's chunks together cover every path below it (or, for a source
+    that is one file, that path), even where no file is listed: a file gone
+    from the start of a source lies in its first chunk's range.
+    """
     rows: list[Row] = []
     chunks: list[Chunk] = []
     for source in sources:
         top = str(source)
         if not os.path.isdir(top):
-            found = [(top, top, *_stat(top))]
+            found = [(shown(top), top, *_stat(top))]
             cuts: set[str] = set()
+            low = high = found[0][0]
+            high += "\x00"  # just that path
         else:
             found, cuts = [], set()
-            _collect(top, found, cuts, problems)
-            found.sort()  # by path: within one source, the order of the paths below it
-        if found:
-            chunks.extend(_chunks(found, cuts, len(rows), _upper_bound(found, source)))
-            rows.extend(found)
+            prefix = os.path.join(top, "")
+            _collect(top, shown(prefix), found, cuts, problems)
+            found.sort()  # by display path: within one source, the order of the paths below it
+            low = shown(prefix)
+            high = low[:-1] + chr(ord(low[-1]) + 1)  # "dir/" -> "dir0": above all of "dir/..."
+        chunks.extend(_chunks(found, cuts, len(rows), low, high))
+        rows.extend(found)
     return Listing(rows, chunks)
 
 
@@ -84,35 +104,43 @@ def _stat(path: str) -> tuple[int, int, int]:
     return (info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
-def _collect(directory: str, into: list[Row], cuts: set[str], problems: list[Problem]) -> None:
-    """Post files under ``directory``, with one stat each, which both tells directories
-    apart and gives what the cache compares; the paths that start a chunk go in ``cuts``."""
+def _collect(directory: str, display: str, into: list[Row], cuts: set[str], problems: list[Problem]) -> None:
+    """Post files under ``directory`` (shown as ``display``, with a trailing separator),
+    with one stat each, which both tells directories apart and gives what the cache
+    compares; the display paths that start a chunk go in ``cuts``."""
     try:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
-        problems.append(Problem(directory, f"cannot list directory: {exc.strerror or exc}; its posts are left out"))
+        problems.append(Problem(display.rstrip(os.sep), f"cannot list directory: {exc.strerror or exc}; its posts are left out"))
         return
     try:
         names = os.listdir(fd)
         subdirectories = []
         base = os.path.join(directory, "")
+        plain = base == display  # no byte of the path so far needs showing otherwise
         stat, is_dir, is_link, suffixes, crc = os.stat, S_ISDIR, S_ISLNK, POST_SUFFIXES, zlib.crc32
         for name in names:
             if name.startswith("."):
                 continue
             if name.lower().endswith(suffixes):
                 path = base + name
-                if crc(name.encode("utf-8", "surrogatepass")) & CHUNK_MASK == 0:
-                    cuts.add(path)
+                try:
+                    encoded = name.encode("utf-8")
+                    seen = path if plain else display + name
+                except UnicodeEncodeError:
+                    encoded = name.encode("utf-8", "surrogateescape")
+                    seen = display + shown(name)
+                if crc(encoded) & CHUNK_MASK == 0:
+                    cuts.add(seen)
                 try:
                     info = stat(name, dir_fd=fd)
                 except OSError:  # a broken link, or gone: listed, and reading it will say why
-                    into.append((path, path, -1, 0, 0))
+                    into.append((seen, path, -1, 0, 0))
                     continue
                 if not is_dir(info.st_mode) or is_link(stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
-                    into.append((path, path, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
+                    into.append((seen, path, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
                     continue
-                cuts.discard(path)
+                cuts.discard(seen)
             else:
                 try:
                     info = stat(name, dir_fd=fd, follow_symlinks=False)
@@ -122,29 +150,21 @@ def _collect(directory: str, into: list[Row], cuts: set[str], problems: list[Pro
                     continue
             subdirectories.append(name)  # a directory (a symlinked one is never followed)
     except OSError as exc:
-        problems.append(Problem(directory, f"cannot list directory: {exc.strerror or exc}; its posts are left out"))
+        problems.append(Problem(display.rstrip(os.sep), f"cannot list directory: {exc.strerror or exc}; its posts are left out"))
         return
     finally:
         os.close(fd)
     for name in subdirectories:
-        _collect(os.path.join(directory, name), into, cuts, problems)
+        _collect(os.path.join(directory, name), os.path.join(display + shown(name), ""), into, cuts, problems)
 
 
-def _upper_bound(rows: list[Row], source: Path) -> str:
-    """A path just above every path of the source (``rows`` are its files)."""
-    top = str(source)
-    if len(rows) == 1 and rows[0][0] == top:
-        return top + "\x00"  # the source is one file (or missing): just that path
-    prefix = os.path.join(top, "")
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)  # "dir/" -> "dir0": above all "dir/..."
-
-
-def _chunks(rows: list[Row], cuts: set[str], offset: int, high: str) -> list[Chunk]:
-    """The chunks of one source's rows, which will start at ``offset`` in the listing."""
+def _chunks(rows: list[Row], cuts: set[str], offset: int, low: str, high: str) -> list[Chunk]:
+    """The chunks of one source's rows (which start at ``offset`` in the listing),
+    covering [low, high); one empty chunk for a source without files."""
     starts = [0, *(index for index, row in enumerate(rows) if index and row[0] in cuts)] if cuts else [0]
     ends = [*starts[1:], len(rows)]
     return [
-        Chunk(rows[a][0], rows[b][0] if b < len(rows) else high, offset + a, offset + b)
+        Chunk(rows[a][0] if a else low, rows[b][0] if b < len(rows) else high, offset + a, offset + b)
         for a, b in zip(starts, ends)
     ]
 

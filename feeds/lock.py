@@ -17,6 +17,11 @@ class OutputLock:
 
     The lock belongs to the open file, so the kernel drops it when the
     process dies, however it dies: a killed build never leaves a stale lock.
+
+    The file's content says whether a build was writing when it stopped: a
+    build marks it (``writing()``) before it changes any file and clears it
+    (``written()``) once the directory is whole again. A mark found on entry
+    means the last build was killed part-way, whatever it used (a cache or not).
     """
 
     def __init__(self, out: Path, wait: float, poll: float = 0.1):
@@ -43,6 +48,22 @@ class OutputLock:
                 time.sleep(self.poll)
         self._fd = fd
         return self
+
+    def interrupted(self) -> bool:
+        """Whether a build was killed while writing into this directory."""
+        assert self._fd is not None
+        return os.fstat(self._fd).st_size > 0
+
+    def writing(self) -> None:
+        """Mark the directory as being written (also from a forked worker; idempotent)."""
+        assert self._fd is not None
+        os.pwrite(self._fd, b"writing\n", 0)
+
+    def written(self) -> None:
+        """Clear the mark, if there is one (a run that wrote nothing touches nothing)."""
+        assert self._fd is not None
+        if os.fstat(self._fd).st_size:
+            os.ftruncate(self._fd, 0)
 
     def __exit__(self, *exc_info) -> None:
         if self._fd is not None:

@@ -8,6 +8,7 @@ with the cache (so an unchanged site costs next to nothing).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def load(out: Path) -> Manifest:
         return Manifest()
 
 
-def save(out: Path, manifest: Manifest) -> None:
+def save(out: Path, manifest: Manifest, before_write: Callable[[], None] | None = None) -> None:
     """Write the manifest (atomically, and only when its bytes change).
 
     It holds no clock and no random token: identical builds give identical bytes.
@@ -66,4 +67,6 @@ def save(out: Path, manifest: Manifest) -> None:
             return
     except OSError:
         pass
+    if before_write is not None:
+        before_write()
     atomic_write(path, payload)

@@ -88,10 +88,10 @@ _RENDER_WORK: tuple | None = None
 
 def _render_chunk(indices: Sequence[int]) -> list[tuple[str, bool]]:
     assert _RENDER_WORK is not None
-    tasks, site, out, render_for = _RENDER_WORK
+    tasks, site, out, render_for, before_write = _RENDER_WORK
     from feeds.write import Writer
 
-    writer = Writer(out)
+    writer = Writer(out, before_write)
     done = []
     for index in indices:
         relative, fmt, spec = tasks[index]
@@ -107,15 +107,17 @@ def render_many(
     jobs: int,
     progress: Callable[[int], None] | None = None,
     meanwhile: Callable[[], None] | None = None,
+    before_write: Callable[[], None] | None = None,
 ) -> list[tuple[str, bool]]:
     """Render and write (relative path, format, spec) tasks; returns (path, changed) in order.
 
-    ``meanwhile`` is called once, while the workers render (or first, without workers).
+    ``meanwhile`` is called once, while the workers render (or first, without
+    workers); ``before_write`` in each process that is about to change a file.
     """
     global _RENDER_WORK
     workers = min(jobs, len(tasks) // MIN_FEEDS_PER_WORKER)
     indices = list(range(len(tasks)))
-    _RENDER_WORK = (tasks, site, out, render_for)
+    _RENDER_WORK = (tasks, site, out, render_for, before_write)
     results: list[tuple[str, bool]] = []
     try:
         if workers <= 1:

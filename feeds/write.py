@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from feeds.errors import FeedsError
@@ -20,8 +21,9 @@ class Writer:
     (that would be a bug in the stages before, so it raises).
     """
 
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, before_write: Callable[[], None] | None = None):
         self.out = Path(out)
+        self._before_write = before_write  # called once, before the first file is changed
         self._root = os.path.realpath(self.out)
         self._written: set[str] = set()
         self._directories: dict[Path, bool] = {}  # checked (and made if needed): made by this writer?
@@ -52,6 +54,9 @@ class Writer:
                 pass
             except IsADirectoryError as exc:
                 raise FeedsError("a directory is in the way of a feed file", path) from exc
+        if self._before_write is not None:
+            self._before_write()
+            self._before_write = None
         atomic_write(path, data)
         return True
 

@@ -119,6 +119,21 @@ def test_a_racy_file_is_compared_again_within_its_chunk(site, tmp_path, monkeypa
     assert len(ranges) == 1 and ranges[0][0] <= str(racy) < ranges[0][1]
 
 
+def test_a_file_gone_from_the_start_of_a_chunk_left_unsure_is_noticed(site, tmp_path):
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    site.write(site.extra / "2025-01-01-extra.md", post_text("Extra", NEWEST - timedelta(days=9), ["tech"]))
+    build(site.settings(out, cache), NOW)  # a chunk in each source
+    racy = site.write(site.posts / "_posts" / "2025-12-30-racy.md", post_text("Racy", NEWEST, ["tech"]))
+    os.utime(racy)  # just written: its chunk gets no digest
+    build(site.settings(out, cache), NOW)
+    first = min((path for path in site.files() if path.is_relative_to(site.posts)), key=str)
+    assert first != racy
+    first.unlink()  # the first path of that chunk: the chunk's range now starts later
+    build(site.settings(out, cache), NOW)
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold")
+
+
 # --- only new posts --------------------------------------------------------------------
 
 
@@ -219,3 +234,88 @@ def test_feed_index_never_seen_builds_everything(site, tmp_path):
 
 def _paths(rows) -> list[str]:
     return [Path(row[0]).name for row in rows]
+
+
+# --- what the shortcuts must not trust ---------------------------------------------------
+
+
+@pytest.mark.parametrize("other_out", [False, True], ids=["same-out", "other-out-same-cache"])
+def test_a_post_stored_by_a_build_that_ran_while_this_one_waited_for_the_lock(site, tmp_path, monkeypatch, other_out):
+    """Build B lists the posts, then waits for the lock; meanwhile post W is written and
+    build A stores it in the cache. B must not record its output as built from that cache."""
+    from feeds import lock as locks
+
+    out, out2, cache = tmp_path / "out", tmp_path / "out2", tmp_path / "cache.sqlite"
+    build(site.settings(out, cache), NOW)
+    build(site.settings(out2, cache), NOW)
+    site.write(site.posts / "_posts" / "2025-12-20-b-sees.md", post_text("B sees this", NEWEST, ["tech"]))
+    real_enter = locks.OutputLock.__enter__
+    ran: list[bool] = []
+
+    def enter(lock):
+        if not ran:
+            ran.append(True)
+            site.write(site.posts / "_posts" / "2025-12-21-w.md", post_text("W meanwhile", NEWEST, ["tech"]))
+            build(site.settings(out2 if other_out else out, cache), NOW)  # build A
+        return real_enter(lock)
+
+    monkeypatch.setattr(locks.OutputLock, "__enter__", enter)
+    build(site.settings(out, cache), NOW)  # build B
+    monkeypatch.undo()
+    build(site.settings(out, cache), NOW)
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold")
+
+
+def test_a_damaged_manifest_is_not_added_to(site, tmp_path):
+    import json
+
+    from feeds.manifest import MANIFEST_NAME
+
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    site.write(site.posts / "_posts" / "2099-01-01-later.md", post_text("Later", NOW + timedelta(days=3), ["tech"]))
+    build(site.settings(out, cache), NOW)
+    manifest = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
+    manifest["next_due"] = "not a date"
+    (out / MANIFEST_NAME).write_text(json.dumps(manifest), encoding="utf-8")
+    site.write(site.posts / "_posts" / "2025-12-29-new.md", post_text("New", NEWEST, ["tech"], ["fx"]))
+    build(site.settings(out, cache), NOW)
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold")
+    later = NOW + timedelta(days=4)  # the future post comes due
+    build(site.settings(out, cache), later)
+    cold_build(site.settings(tmp_path / "cold-later"), later)
+    assert_like_cold(out, tmp_path / "cold-later")
+
+
+def test_a_killed_build_without_cache_makes_the_next_cached_build_whole(site, tmp_path):
+    """A build killed while writing leaves the lock file marked, so the next build renders
+    everything, even when the killed one used no cache (and other options)."""
+    from test_incremental import run_killed_at
+
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    build(site.settings(out, cache), NOW)
+    run_killed_at(site, tmp_path, 3, site.cli_args(out, None, "--title", "Another title"))
+    report = build(site.settings(out, cache), NOW)
+    assert report.written, "the files the killed build wrote are written again"
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold")
+    assert list(out.rglob(".feeds-tmp-*")) == []
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_escaped_and_cached(site, tmp_path):
+    from feeds.listing import discover
+
+    path = site.write(site.posts / "_posts" / "2025-12-28-x.md", post_text("Odd name", NEWEST, ["tech"]))
+    odd = os.fsencode(str(path.parent)) + b"/2025-12-28-caf\xe9.md"
+    os.rename(os.fsencode(str(path)), odd)
+    shown = [display for display, _path in discover((site.posts,)) if "caf" in display]
+    assert shown == [str(site.posts / "_posts" / "2025-12-28-caf\\xe9.md")]
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    first = build(site.settings(out, cache), NOW)
+    assert "Odd name" in (out / "atom.xml").read_text(encoding="utf-8")
+    again = build(site.settings(out, cache), NOW)
+    assert again.reparsed == 0 and again.written == []
+    assert [p for p in first.problems if p.severity.value != "info"] == again.problems
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold")
