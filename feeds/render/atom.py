@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from feeds.model import FeedSpec, SiteInfo
-from feeds.render.common import atom_bytes, entry_link, entry_terms, new_feed
+from feeds.render.common import (
+    any_markup,
+    atom_bytes,
+    entry_link,
+    entry_terms,
+    feed_description,
+    feed_title,
+    new_feed,
+)
 
 
 class _Spelled(datetime):
@@ -42,11 +50,14 @@ def _distinct(when: datetime, seen: dict[str, int]) -> datetime:
 
 def render(spec: FeedSpec, site: SiteInfo) -> bytes:
     gen = new_feed(site, spec, "atom")
+    # the text constructs a reader could take for markup: title, subtitle, summaries
+    texts = [feed_title(site, spec), feed_description(site, spec)]
     seen: dict[str, int] = {}
     for post in spec.entries:
         entry = gen.add_entry(order="append")
         entry.id(post.url)
         entry.title(post.title)
+        texts += (post.title, post.summary)
         entry.link(href=entry_link(site, post), rel="alternate", type="text/html")
         entry.published(post.date)
         entry.updated(_distinct(post.updated, seen))
@@ -55,4 +66,4 @@ def render(spec: FeedSpec, site: SiteInfo) -> bytes:
         terms = entry_terms(post)
         if terms:
             entry.category(terms)
-    return atom_bytes(gen)
+    return atom_bytes(gen, markup=any_markup(texts))

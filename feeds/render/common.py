@@ -92,24 +92,40 @@ def _escaped(text: str) -> str:
 _ATOM_TEXT = ("title", "subtitle", "summary")
 
 
-def atom_bytes(gen: FeedGenerator) -> bytes:
-    """Serialise an Atom feed, markup-like text constructs as type="html"."""
+def any_markup(texts) -> bool:
+    """Whether any of the texts looks like markup (then the tree needs a pass)."""
+    search = _MARKUP.search
+    return any(text and search(text) for text in texts)
+
+
+def atom_bytes(gen: FeedGenerator, markup: bool = True) -> bytes:
+    """Serialise an Atom feed, markup-like text constructs as type="html".
+
+    ``markup=False`` says that no title, subtitle or summary looks like markup
+    (see any_markup()): the tree is then written as feedgen made it.
+    """
     feed, doc = gen._create_atom()  # feedgen's own tree, as atom_str() builds it
-    for element in feed.iter(*_ATOM_TEXT):
+    for element in feed.iter(*_ATOM_TEXT) if markup else ():
         if element.text and "type" not in element.attrib and looks_like_markup(element.text):
             element.text = _escaped(element.text)
             element.set("type", "html")
     return etree.tostring(doc, pretty_print=True, encoding="UTF-8", xml_declaration=True)
 
 
-def rss_bytes(gen: FeedGenerator) -> bytes:
-    """Serialise an RSS feed, markup-like titles and categories as escaped HTML."""
+def rss_bytes(gen: FeedGenerator, markup: bool = True) -> bytes:
+    """Serialise an RSS feed, markup-like titles and categories as escaped HTML.
+
+    ``markup=False`` says that no title, description or category looks like
+    markup (see any_markup()).
+    """
     feed, doc = gen._create_rss()  # feedgen's own tree, as rss_str() builds it
-    channel = feed.find("channel")
-    plain = [channel.find("title"), channel.find("description")]
-    for item in channel.iter("item"):
-        plain.append(item.find("title"))
-        plain.extend(item.iter("category"))
+    plain = []
+    if markup:
+        channel = feed.find("channel")
+        plain = [channel.find("title"), channel.find("description")]
+        for item in channel.iter("item"):
+            plain.append(item.find("title"))
+            plain.extend(item.iter("category"))
     for element in plain:
         if element is not None and element.text and looks_like_markup(element.text):
             element.text = _escaped(element.text)
