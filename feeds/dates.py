@@ -156,9 +156,12 @@ def _from_match(match: re.Match[str], zone: tzinfo) -> datetime:
     return localize(naive, zone)
 
 
+_FILE_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})-(.*)\Z", re.S)
+
+
 def filename_date(name: str) -> tuple[date | None, str]:
     """Split a Jekyll post file stem into its date (if any) and slug."""
-    match = re.match(r"(\d{4})-(\d{1,2})-(\d{1,2})-(.*)\Z", name, re.S)
+    match = _FILE_DATE.match(name)
     if match:
         try:
             day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))

@@ -43,7 +43,7 @@ def split(text: str) -> Split:
     while end >= 0:  # the lines after the opening ---, up to the closing one
         end = text.find("\n", position)
         line = text[position:] if end < 0 else text[position:end]
-        if _CLOSE.fullmatch(line):
+        if line[:1] in "-." and _CLOSE.fullmatch(line):
             return Split(
                 front=text[front_start : max(front_start, position - 1)],
                 body="" if end < 0 else text[end + 1 :],
@@ -130,14 +130,16 @@ def parse_simple(front: str) -> dict | None:
     if _NON_PRINTABLE.search(front):
         return None
     meta: dict[str, object] = {}
+    line_match = _SIMPLE_LINE.fullmatch
     for line in front.split("\n"):
         if not line or line.isspace():
             continue
-        match = _SIMPLE_LINE.fullmatch(line)
+        match = line_match(line)
         if match is None:
             return None
-        key, value = match.group(1), (match.group(2) or "").rstrip(" ")
-        if key.lower() in _RESERVED_KEYS:
+        key, value = match.groups()
+        value = value.rstrip(" ") if value else ""
+        if len(key) <= 5 and key.lower() in _RESERVED_KEYS:
             return None
         if not value:
             meta[key] = None

@@ -9,6 +9,7 @@ import reprlib
 import stat
 import time as clock
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time, tzinfo
 from pathlib import Path
 from typing import NamedTuple
@@ -252,9 +253,7 @@ def _make_post(
         if permalink_template is not None:
             warn("permalink is not text; using the site's pattern")
         permalink_template = options.permalink
-    permalink = expand_permalink(
-        xml_safe(permalink_template.strip()), date=post_date, slug=slug, categories=categories
-    )
+    permalink = expand_permalink(_safe_template(permalink_template), date=post_date, slug=slug, categories=categories)
     url = join(options.site_url, permalink)
 
     return Post(
@@ -268,6 +267,11 @@ def _make_post(
         link=_source_link(meta, body, warn),
         url=url,
     )
+
+
+@lru_cache(maxsize=256)  # the site's pattern, in every post
+def _safe_template(template: str) -> str:
+    return xml_safe(template.strip())
 
 
 def _post_date(value, file_day: date | None, zone: tzinfo, warn, fail) -> datetime | None:

@@ -148,7 +148,8 @@ def expand_permalink(
     expanded = "".join(out)
     # Jekyll's URL#sanitize_url: a leading "/", no "..", no "./", no "//".
     expanded = ("/" + expanded).replace("..", "/").replace("./", "")
-    expanded = _SLASHES.sub("/", expanded)
+    if "//" in expanded:
+        expanded = _SLASHES.sub("/", expanded)
     if _ENCODED_PATH.fullmatch(expanded):
         return expanded
     return _quote_loose(expanded, _URL_SAFE.replace("?", "").replace("#", ""))
