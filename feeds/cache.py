@@ -21,7 +21,7 @@ from feeds.group import FeedIndex
 from feeds.model import Post, Problem, Severity, Stub
 from feeds.read import FileRead
 
-SCHEMA = 5
+SCHEMA = 6
 # A file whose mtime is this close to the moment we read it is "racy": it is
 # checked by content next time, whatever its size and mtime say.
 RACY_NS = 2_000_000_000
@@ -122,6 +122,8 @@ class Cache:
                 " url TEXT, date TEXT, updated TEXT, categories TEXT, tags TEXT,"
                 " title TEXT, summary TEXT, link TEXT, problems BLOB)"
             )
+            # which files hold a post with a given URL (a new post's duplicates, found at once)
+            db.execute("CREATE INDEX files_url ON files (url)")
             # each output directory's feeds as its last build left them (see group.FeedIndex)
             db.execute("DROP TABLE IF EXISTS feeds")
             db.execute(
