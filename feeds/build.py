@@ -469,6 +469,7 @@ def _write_phase(
         assert cache is not None
         if phase.state_after != phase.state_before:  # files read again, found the same
             cache.set_built_state(out_key, phase.state_after)
+        report.problems.extend(cache.notes(out_key))  # as the last build found them
         report.posts = manifest.posts
         report.feeds = len(manifest.current)
         return  # nothing changed: nothing to render, nothing to touch
@@ -487,6 +488,8 @@ def _write_phase(
     posts = phase.posts()
     visible, notes, new_next_due = _visible(settings, now, posts)
     report.problems.extend(notes)
+    if cache is not None:
+        cache.set_notes(out_key, notes)  # for the runs that will not look at every post
     report.posts = len(visible)
     keys = all_keys(visible)
     files_of = {key: [relative_file(*key, fmt) for fmt in settings.formats] for key in keys}
@@ -595,6 +598,7 @@ def _add_posts(
     current = manifest.current | {relative_file(*key, fmt) for key in affected for fmt in settings.formats}
     report.posts = manifest.posts + len(posts)
     report.feeds = len(current)
+    report.problems.extend(cache.notes(out_key))  # new posts here are due and no duplicates
     cache.set_built_state(out_key, "")
     tasks = [(relative_file(spec.kind, spec.slug, fmt), fmt, spec) for spec in specs for fmt in settings.formats]
     if tasks:

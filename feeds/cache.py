@@ -157,6 +157,20 @@ class Cache:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"built:{out_key}",)).fetchone()
         return row[0] if row else None
 
+    def notes(self, out_key: str) -> tuple[Problem, ...]:
+        """The notes (future posts left out, duplicates) of the last build of ``out_key``."""
+        assert self.db is not None
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"notes:{out_key}",)).fetchone()
+        try:
+            return row_problems(json.loads(row[0])) if row else ()
+        except (TypeError, ValueError):
+            return ()  # unreadable: they are only notes
+
+    def set_notes(self, out_key: str, notes: list[Problem]) -> None:
+        assert self.db is not None
+        data = json.dumps(problem_rows(tuple(notes)), ensure_ascii=False)
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"notes:{out_key}", data))
+
     def set_built_state(self, out_key: str, state: str) -> None:
         assert self.db is not None
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"built:{out_key}", state))
