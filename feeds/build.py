@@ -209,8 +209,9 @@ class _Read:
         if self.pending is None or self.cache is None:
             return self.state_after != ""
         store, removed, digests = self.pending
-        self.pending = None
-        if not self.cache.update(store, removed, expect=self.state_before):
+        matched = self.cache.update(store, removed, expect=self.state_before)
+        self.pending = None  # stored (had update() failed, it would still be pending)
+        if not matched:
             self.state_after = ""
             return False
         self.state_after = self.cache.state
@@ -511,6 +512,7 @@ def _write_phase(
         # Until the manifest below is saved, this directory is in no known state:
         # a build killed while writing makes the next one render everything.
         cache.set_built_state(out_key, "")
+    manifest = _register(out, manifest, current, lock)
     if tasks:
         # the cache stores what was read while the workers render (a no-op if done already)
         _render_and_write(settings, tasks, report, progress, lock, meanwhile=phase.commit)
@@ -518,13 +520,16 @@ def _write_phase(
     if cache is not None:
         cache.save_feed_index(out_key, {(spec.kind, spec.slug): index_of(spec) for spec in specs}, keep=keys)
     stale = sorted(manifest.files - current) if settings.prune else []
+    # entries feeds would never write (a hand-edited manifest) are dropped, never pruned
+    foreign = {relative for relative in stale if not _prunable(out, relative)}
+    stale = [relative for relative in stale if relative not in foreign]
     if stale:
         lock.writing()
     report.pruned = _prune(out, stale)
     manifests.save(
         out,
         manifests.Manifest(
-            files=(manifest.files | current) - set(report.pruned),
+            files=(manifest.files | current) - set(report.pruned) - foreign,
             current=current,
             settings=fingerprint,
             next_due=new_next_due.isoformat() if new_next_due else "",
@@ -535,6 +540,22 @@ def _write_phase(
     if cache is not None:
         cache.set_built_state(out_key, phase.state_after)
     lock.written()
+
+
+def _register(out: Path, manifest: manifests.Manifest, current: set[str], lock: OutputLock) -> manifests.Manifest:
+    """List the files this build is about to write for the first time in the manifest,
+    before writing them: a build killed part-way leaves no feed file that no
+    manifest lists (and that --prune could then never remove)."""
+    new = current - manifest.files
+    if not new:
+        return manifest
+    lock.writing()
+    registered = manifests.Manifest(
+        files=manifest.files | new, current=manifest.current, settings=manifest.settings,
+        next_due=manifest.next_due, posts=manifest.posts,
+    )
+    manifests.save(out, registered)
+    return registered
 
 
 # More new posts than this in one run: group them all the usual way.
@@ -600,6 +621,7 @@ def _add_posts(
     report.feeds = len(current)
     report.problems.extend(cache.notes(out_key))  # new posts here are due and no duplicates
     cache.set_built_state(out_key, "")
+    manifest = _register(settings.out, manifest, current, lock)
     tasks = [(relative_file(spec.kind, spec.slug, fmt), fmt, spec) for spec in specs for fmt in settings.formats]
     if tasks:
         _render_and_write(settings, tasks, report, progress, lock)

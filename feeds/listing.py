@@ -89,11 +89,30 @@ def list_files(sources: tuple[Path, ...], problems: list[Problem]) -> Listing:
             prefix = os.path.join(top, "")
             _collect(top, shown(prefix), found, cuts, problems)
             found.sort()  # by display path: within one source, the order of the paths below it
+            found = _distinct(found, problems)
             low = shown(prefix)
             high = low[:-1] + chr(ord(low[-1]) + 1)  # "dir/" -> "dir0": above all of "dir/..."
         chunks.extend(_chunks(found, cuts, len(rows), low, high))
         rows.extend(found)
     return Listing(rows, chunks)
+
+
+def _distinct(rows: list[Row], problems: list[Problem]) -> list[Row]:
+    """Sorted rows without a second file shown under one display path.
+
+    Only a file name that is not UTF-8 (shown with ``\\xNN``) next to one
+    spelled with those very characters can do that; everything is keyed by the
+    display path, so the second one is left out, with an error.
+    """
+    clash = [i for i in range(1, len(rows)) if rows[i][0] == rows[i - 1][0] and rows[i][1] != rows[i - 1][1]]
+    if not clash:
+        return rows
+    for i in clash:
+        problems.append(
+            Problem(rows[i][0], "another file's name is shown the same way (one of them is not UTF-8); rename one; left out")
+        )
+    dropped = set(clash)
+    return [row for i, row in enumerate(rows) if i not in dropped]
 
 
 def _stat(path: str) -> tuple[int, int, int]:

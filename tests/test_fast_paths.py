@@ -337,3 +337,62 @@ def test_every_kind_of_run_reports_the_same_notes(site, tmp_path):
     assert notes(build(site.settings(out, cache), NOW)) == cold  # nothing changed
     site.write(site.posts / "_posts" / "2025-12-29-new.md", post_text("New", NEWEST, ["tech"], ["fx"]))
     assert notes(build(site.settings(out, cache), NOW)) == cold  # only a new post
+
+
+KILL_AT_PATH = """
+import os, sys
+import feeds.write as w
+from feeds.cli import app
+
+real = w.atomic_write
+
+
+def killing(path, data):
+    real(path, data)
+    if sys.argv[1] in str(path):
+        os._exit(9)  # killed right after that file is in place
+
+
+w.atomic_write = killing
+app(args=["build", *sys.argv[2:]], prog_name="feeds")
+"""
+
+
+@pytest.mark.parametrize("cached", [True, False], ids=["cache", "no-cache"])
+def test_a_feed_written_by_a_killed_build_is_pruned_later(site, tmp_path, cached):
+    """A build killed after writing the feed of a new tag, before saving its manifest;
+    the post is then deleted. --prune must remove that feed: it was listed first."""
+    import subprocess
+    import sys
+
+    out, cache = tmp_path / "out", (tmp_path / "cache.sqlite" if cached else None)
+    build(site.settings(out, cache, prune=True), NOW)
+    new = site.write(site.posts / "_posts" / "2025-12-29-new.md", post_text("New", NEWEST, ["tech"], ["brandnew"]))
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_AT_PATH, "brandnew", *site.cli_args(out, cache, "--prune")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert killed.returncode == 9, killed.stderr
+    assert (out / "tags" / "brandnew").is_dir()
+    new.unlink()
+    build(site.settings(out, cache, prune=True), NOW)
+    assert not (out / "tags" / "brandnew").exists()
+    cold_build(site.settings(tmp_path / "cold", prune=True), NOW)
+    assert_like_cold(out, tmp_path / "cold")
+
+
+def test_two_files_shown_alike_one_is_left_out_with_an_error(site, tmp_path):
+    odd = os.fsencode(str(site.posts / "_posts")) + b"/2025-12-28-a\xff.md"  # the byte 0xff
+    with open(odd, "w", encoding="utf-8") as handle:
+        handle.write(post_text("Not UTF-8 name", NEWEST, ["tech"], permalink="/one/"))
+    literal = site.write(  # a backslash, "x", "f", "f"
+        site.posts / "_posts" / "2025-12-28-a\\xff.md", post_text("Literal", NEWEST, ["tech"], permalink="/two/")
+    )
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    first = build(site.settings(out, cache), NOW)
+    errors = [p for p in first.problems if "shown the same way" in p.message]
+    assert [p.path for p in errors] == [str(literal)] and errors[0].severity.value == "error"
+    again = build(site.settings(out, cache), NOW)
+    assert again.written == [] and again.problems == first.problems  # no flip-flop between the two
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold")
