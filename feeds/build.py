@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from feeds import __version__
 from feeds import manifest as manifests
@@ -40,7 +41,7 @@ from feeds.group import (
     index_of,
     spec_from_index,
 )
-from feeds.listing import Row, discover, list_files
+from feeds.listing import Listing, Row, discover, list_files
 from feeds.listing import digests as chunk_digests
 from feeds.lock import OutputLock
 from feeds.model import (
@@ -265,42 +266,49 @@ class _Read:
         return found
 
 
+class _Plan(NamedTuple):
+    """Which files a run must compare one by one with the cache (see feeds.listing)."""
+
+    state: str  # the cache's state, read with what follows
+    vouched: list[str]  # files in chunks whose digest is the one stored: as the cache holds them
+    check: list[Row]  # the other files
+    known: dict[str, tuple[int, int, int, int]]  # the cache's rows of the chunks to check (and of gone ones)
+    unchanged: bool  # every chunk as stored: nothing to compare, nothing to store
+
+
+def _plan(cache: Cache, listing: Listing, current: dict[tuple[str, str], str]) -> _Plan:
+    state, stored = cache.listing_digests()
+    if stored and len(current) == len(listing.chunks):  # (chunks with one range each)
+        same = {key for key, token in current.items() if stored.get(key) == token}
+        unsure = [c for c in listing.chunks if (c.low, c.high) not in same]
+        gone = [key for key in stored if key not in same]  # ranges this listing changed or lacks
+        if not unsure and not gone:
+            return _Plan(state, [row[0] for row in listing.rows], [], {}, True)
+        snapshot_state, known = cache.snapshot(list(dict.fromkeys([(c.low, c.high) for c in unsure] + gone)))
+        if snapshot_state == state:  # else another build moved the cache on meanwhile
+            vouched = [row[0] for c in listing.chunks if (c.low, c.high) in same for row in listing.rows[c.start : c.end]]
+            return _Plan(state, vouched, [row for c in unsure for row in listing.rows[c.start : c.end]], known, False)
+    state, known = cache.snapshot()
+    return _Plan(state, [], listing.rows, known, False)
+
+
 def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | None) -> _Read:
     options = read_options(settings)
     listing_problems: list[Problem] = []
     listing = list_files(settings.sources, listing_problems)
     order = [row[0] for row in listing.rows]
-    check: list[Row] = listing.rows  # the files to compare one by one with the cache
-    reused: list[str] = []
-    known: dict[str, tuple[int, int, int, int]] = {}
-    state_before = ""
     current = chunk_digests(listing) if cache is not None else {}
-    if cache is not None:
-        state_before, stored = cache.listing_digests()
-        if stored:
-            # chunks whose digest is the one stored: every file in them is as the cache holds it
-            same = {key for key, token in current.items() if stored.get(key) == token}
-            if len(current) == len(listing.chunks) and len(same) == len(current) == len(stored):
-                return _Read(
-                    fresh={}, reused=order, order=order, changed=set(), removed=set(), before={},
-                    state_before=state_before, state_after=state_before, cache=cache,
-                    listing_problems=listing_problems,
-                )
-            if len(current) == len(listing.chunks):
-                unsure = [c for c in listing.chunks if (c.low, c.high) not in same]
-                ranges = list(dict.fromkeys([(c.low, c.high) for c in unsure] + [k for k in stored if k not in same]))
-                state, known = cache.snapshot(ranges)
-                if state == state_before:
-                    check = [row for c in unsure for row in listing.rows[c.start : c.end]]
-                    reused = [row[0] for c in listing.chunks if (c.low, c.high) in same for row in listing.rows[c.start : c.end]]
-                else:  # another build moved the cache on meanwhile
-                    stored = {}
-        if not stored or check is listing.rows:
-            state_before, known = cache.snapshot()
-            check, reused = listing.rows, []
+    plan = _plan(cache, listing, current) if cache is not None else _Plan("", [], listing.rows, {}, False)
+    state_before, reused, known = plan.state, plan.vouched, plan.known
+    if plan.unchanged:
+        return _Read(
+            fresh={}, reused=order, order=order, changed=set(), removed=set(), before={},
+            state_before=state_before, state_after=state_before, cache=cache, listing_problems=listing_problems,
+        )
     fresh: list[tuple[str, str]] = []
+    fresh_stats: list[tuple[int, int, int]] = []  # as listed
     untrusted: set[str] = set()  # listed files the cache will not hold as trusted after this run
-    for display, path, size, mtime_ns, ctime_ns in check:
+    for display, path, size, mtime_ns, ctime_ns in plan.check:
         # Same size, mtime and ctime (no tool sets ctime back, so `cp -p` and
         # `touch -r` are noticed), and modified well before it was read (not
         # within the clock's resolution of the read): trust the cache.
@@ -316,6 +324,7 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
             reused.append(display)
         else:
             fresh.append((display, path))
+            fresh_stats.append((size, mtime_ns, ctime_ns))
     loaded = []
     if fresh:
         from feeds.parallel import load_many
@@ -325,11 +334,10 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
     listed = set(order)
     removed = {path for path in known if path not in listed}
     digests = cache.digests(path for path, _ in fresh if path in known) if cache is not None else {}
-    listed_stat = {display: (size, mtime, ctime) for display, _path, size, mtime, ctime in check} if loaded else {}
     changed: set[str] = set()
     store = []
     records: dict[str, Record] = {}
-    for item in loaded:
+    for item, listed_stat in zip(loaded, fresh_stats):  # load_many keeps the order
         path = item.path
         records[path] = Record(path, item.post, item.problems)
         entry = known.get(path)
@@ -342,7 +350,7 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
         if entry is None or digests.get(path) != item.digest:
             changed.add(path)
         store.append(item)
-        if item.mtime_ns >= item.read_ns - RACY_NS or listed_stat[path] != (item.size, item.mtime_ns, item.ctime_ns):
+        if item.mtime_ns >= item.read_ns - RACY_NS or listed_stat != (item.size, item.mtime_ns, item.ctime_ns):
             untrusted.add(path)  # racy, or changed since it was listed: to be compared again next time
     before: dict[str, Record] = {}
     pending = None
@@ -577,7 +585,7 @@ def _only_additions(
     urls = {post.url for post in posts}
     if len(urls) != len(posts) or cache.paths_of_urls(urls) - {post.path for post in posts}:
         return None  # a duplicate: which copy is shown is decided with all posts at hand
-    if not all(os.path.isfile(os.path.join(settings.out, relative)) for relative in manifest.current):
+    if not _all_present(settings.out, manifest):
         return None
     return sorted(posts, key=lambda post: post.path)
 
@@ -645,8 +653,13 @@ def _nothing_to_do(settings: Settings, phase: _Read, manifest: manifests.Manifes
         and not phase.removed
         and not coming_due
         and not (settings.prune and manifest.files - manifest.current)
-        and all(os.path.isfile(os.path.join(settings.out, relative)) for relative in manifest.current)
+        and _all_present(settings.out, manifest)
     )
+
+
+def _all_present(out: Path, manifest: manifests.Manifest) -> bool:
+    """Every feed file the last build produced is still there (no one deleted one)."""
+    return all(os.path.isfile(os.path.join(out, relative)) for relative in manifest.current)
 
 
 def _render_and_write(

@@ -146,34 +146,35 @@ class Cache:
 
     # --- which state an output directory was built from ---------------------------
 
+    def _get(self, key: str) -> str | None:
+        assert self.db is not None
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _put(self, key: str, value: str) -> None:
+        assert self.db is not None
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     def current_state(self) -> str:
         """The state as stored now (another build may have moved it on)."""
-        assert self.db is not None
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()
-        return row[0] if row else ""
+        return self._get("state") or ""
 
     def built_state(self, out_key: str) -> str | None:
-        assert self.db is not None
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"built:{out_key}",)).fetchone()
-        return row[0] if row else None
+        return self._get(f"built:{out_key}")
+
+    def set_built_state(self, out_key: str, state: str) -> None:
+        self._put(f"built:{out_key}", state)
 
     def notes(self, out_key: str) -> tuple[Problem, ...]:
         """The notes (future posts left out, duplicates) of the last build of ``out_key``."""
-        assert self.db is not None
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"notes:{out_key}",)).fetchone()
+        data = self._get(f"notes:{out_key}")
         try:
-            return row_problems(json.loads(row[0])) if row else ()
+            return row_problems(json.loads(data)) if data else ()
         except (TypeError, ValueError):
             return ()  # unreadable: they are only notes
 
     def set_notes(self, out_key: str, notes: list[Problem]) -> None:
-        assert self.db is not None
-        data = json.dumps(problem_rows(tuple(notes)), ensure_ascii=False)
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"notes:{out_key}", data))
-
-    def set_built_state(self, out_key: str, state: str) -> None:
-        assert self.db is not None
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"built:{out_key}", state))
+        self._put(f"notes:{out_key}", json.dumps(problem_rows(tuple(notes)), ensure_ascii=False))
 
     # --- what each output directory's feeds hold ------------------------------------
 
@@ -280,12 +281,8 @@ class Cache:
     def set_listing_digests(self, chunks: dict[tuple[str, str], str]) -> None:
         """Store, for the state this cache object last saw, the digests of the chunks of
         a listing ("" for a chunk with a file the cache does not hold as trusted)."""
-        assert self.db is not None
-        data = json.dumps(
-            {"state": self.state, "chunks": [[low, high, token] for (low, high), token in chunks.items()]},
-            ensure_ascii=False,
-        )
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('listing', ?)", (data,))
+        data = {"state": self.state, "chunks": [[low, high, token] for (low, high), token in chunks.items()]}
+        self._put("listing", json.dumps(data, ensure_ascii=False))
 
     def digests(self, paths) -> dict[str, bytes]:
         assert self.db is not None

@@ -32,8 +32,8 @@ CHUNK_MASK = 0xFF  # about one boundary per 256 files
 
 
 class Chunk(NamedTuple):
-    low: str  # the first path of the chunk
-    high: str  # the first path after it (exclusive)
+    low: str  # the chunk's first path (for a source's first chunk, the source's own prefix)
+    high: str  # the next chunk's first path, or a path above the whole source (exclusive)
     start: int  # its rows in the listing: [start, end)
     end: int
 
@@ -130,7 +130,7 @@ def _collect(directory: str, display: str, into: list[Row], cuts: set[str], prob
     try:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
-        problems.append(Problem(display.rstrip(os.sep), f"cannot list directory: {exc.strerror or exc}; its posts are left out"))
+        problems.append(_unlistable(display, exc))
         return
     try:
         names = os.listdir(fd)
@@ -169,12 +169,16 @@ def _collect(directory: str, display: str, into: list[Row], cuts: set[str], prob
                     continue
             subdirectories.append(name)  # a directory (a symlinked one is never followed)
     except OSError as exc:
-        problems.append(Problem(display.rstrip(os.sep), f"cannot list directory: {exc.strerror or exc}; its posts are left out"))
+        problems.append(_unlistable(display, exc))
         return
     finally:
         os.close(fd)
     for name in subdirectories:
         _collect(os.path.join(directory, name), os.path.join(display + shown(name), ""), into, cuts, problems)
+
+
+def _unlistable(display: str, exc: OSError) -> Problem:
+    return Problem(display.rstrip(os.sep), f"cannot list directory: {exc.strerror or exc}; its posts are left out")
 
 
 def _chunks(rows: list[Row], cuts: set[str], offset: int, low: str, high: str) -> list[Chunk]:
