@@ -401,15 +401,30 @@ def cache_paths(feeds_args: list[str], site: Path) -> list[Path]:
     return [(site / p) if not os.path.isabs(p) else Path(p) for p in found]
 
 
-def remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
+class SetAside:
+    """Moves outputs and caches out of the way between runs, deleting nothing until the end.
+
+    Deleting thousands of files just before a cold run makes that run slower
+    than any cold build a user sees: ext4 skips recently freed inodes when it
+    allocates new ones (its "recently deleted" check), so every file the run
+    creates costs a scan. A rename frees nothing. Both feeds and Hugo get
+    this treatment; everything set aside is deleted after all runs.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.count = 0
+
+    def __call__(self, path: Path) -> None:
+        if not (path.exists() or path.is_symlink()):
+            return
+        self.root.mkdir(exist_ok=True)
+        self.count += 1
+        os.replace(path, self.root / f"{self.count}-{path.name}")
 
 
 def bench_size(n: int, args, feeds_cmd: list[str], feeds_args: list[str], hugo: str | None, future: bool,
-               hugo_fix_dates: bool | None, log) -> SizeResult:
+               hugo_fix_dates: bool | None, log, work_dirs: list[Path]) -> SizeResult:
     corpus, gen_s, counts = ensure_corpus(n, args.seed)
     if gen_s is not None:
         log(f"[{n}] generated {counts['files']} files, {counts['bytes'] / 1e6:.1f} MB in {gen_s:.1f} s -> {corpus}")
@@ -417,6 +432,8 @@ def bench_size(n: int, args, feeds_cmd: list[str], feeds_args: list[str], hugo: 
         log(f"[{n}] using cached corpus {corpus}")
     result = SizeResult(n, counts["files"], counts["bytes"], gen_s)
     work = Path(tempfile.mkdtemp(prefix=f"feeds-bench-{n}-", dir=args.workdir))
+    work_dirs.append(work)
+    set_aside = SetAside(work / "set-aside")
     try:
         site, out = work / "site", work / "out"
         link_tree(corpus, site)
@@ -433,14 +450,14 @@ def bench_size(n: int, args, feeds_cmd: list[str], feeds_args: list[str], hugo: 
             # OUT, and whatever a build left beside it (feeds' default cache lives
             # beside --out), including XDG_CACHE_HOME
             for p in work.iterdir():
-                if p.name != "site":
-                    remove(p)
+                if p.name not in ("site", "set-aside"):
+                    set_aside(p)
             for p in cache_paths(feeds_args, site):
                 for extra in ("", "-wal", "-shm", "-journal"):
-                    remove(Path(str(p) + extra))
+                    set_aside(Path(str(p) + extra))
             for p in site.iterdir():  # anything a build left beside the sources (a default cache?)
                 if p.name not in original:
-                    remove(p)
+                    set_aside(p)
 
         def phase(label: str, prepare) -> bool:
             runs = []
@@ -474,9 +491,9 @@ def bench_size(n: int, args, feeds_cmd: list[str], feeds_args: list[str], hugo: 
             hcmd = [hugo, "--quiet", "--cacheDir", str(hcache)]
 
             def hugo_clear() -> None:
-                remove(hsite / "public")
-                remove(hsite / "resources")
-                remove(hcache)
+                set_aside(hsite / "public")
+                set_aside(hsite / "resources")
+                set_aside(hcache)
 
             runs = []
             for _ in range(args.repeat):
@@ -490,8 +507,6 @@ def bench_size(n: int, args, feeds_cmd: list[str], feeds_args: list[str], hugo: 
     finally:
         if args.keep:
             log(f"[{n}] kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     return result
 
 
@@ -555,9 +570,15 @@ def main(argv: list[str] | None = None) -> int:
     info = machine(feeds_cmd, hugo)
 
     results = []
+    work_dirs: list[Path] = []  # deleted after the last run (see SetAside)
     started = time.perf_counter()
-    for n in sizes:
-        results.append(bench_size(n, args, feeds_cmd, feeds_args, hugo, future, hugo_fix_dates, log))
+    try:
+        for n in sizes:
+            results.append(bench_size(n, args, feeds_cmd, feeds_args, hugo, future, hugo_fix_dates, log, work_dirs))
+    finally:
+        if not args.keep:
+            for work in work_dirs:
+                shutil.rmtree(work, ignore_errors=True)
     total = time.perf_counter() - started
 
     print()
