@@ -112,6 +112,8 @@ _RESERVED_KEYS = frozenset("y n yes no on off true false null".split())
 _RESOLVER = yaml.resolver.Resolver()
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _STR_TAG = "tag:yaml.org,2002:str"
+# YAML's implicit types by first character (the resolver's own, live table)
+_IMPLICIT = _RESOLVER.yaml_implicit_resolvers
 
 
 # "2022-06-01 16:03:57" (a YAML timestamp) or "2022-06-01 16:03:57 +0800" (not one:
@@ -167,6 +169,8 @@ def parse_simple(front: str) -> dict | None:
                     meta[key] = datetime(*map(int, stamp.group(1, 2, 3, 4, 5, 6)))
                 except ValueError:
                     meta[key] = value  # "2024-02-30 ...": YAML would fail; the date check reports it
+        elif first not in _IMPLICIT and None not in _IMPLICIT:
+            meta[key] = value  # no implicit YAML type starts with this character: text
         else:
             tag = _plain_tag(value)
             if tag == _STR_TAG:

@@ -32,7 +32,8 @@ def brief(value: object) -> str:
     return _BRIEF.repr(value)
 
 
-_AUTOLINK_LINES = re.compile(r"^[ \t]*<(https?://[^<>\s]+)>[ \t]*$", re.M)
+# A line that is only an autolink, "<https://…>": the scraper's source link.
+_AUTOLINK_LINE = re.compile(r"[ \t]*<(https?://[^<>\s]+)>[ \t]*")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _LINK_ONLY = re.compile(r"<[^<>\s]*>")
 
@@ -318,6 +319,11 @@ def _names(meta: dict, singular: str, plural: str, warn) -> tuple[str, ...]:
     """Jekyll's categories/tags: the singular key wins and is one name; the
     plural key, as a string, is split on whitespace; lists are taken as is."""
     raw: list[object]
+    value = meta.get(plural)
+    if isinstance(value, str) and meta.get(singular) is None:
+        words = value.split()
+        if all(word.isprintable() for word in words):  # the usual "a b c": nothing to clean
+            return tuple(dict.fromkeys(words))
     if meta.get(singular) is not None:
         raw = meta[singular] if isinstance(meta[singular], list) else [meta[singular]]
         key = singular
@@ -395,8 +401,24 @@ def _source_link(meta: dict, body: str, warn) -> str | None:
         if url is not None:
             return url
         warn(f"{key}: {brief(value)} is not an absolute http(s) URL; ignored")
-    for match in reversed(_AUTOLINK_LINES.findall(body)):
+    for match in autolink_lines(body):
         url = absolute_url(match)
         if url is not None:
             return url
     return None
+
+
+def autolink_lines(body: str):
+    """The URLs of the lines that are only an autolink, last line first.
+
+    Only lines holding "<http" can be such lines, so they are found with
+    rfind from the end, not by trying a pattern at every character.
+    """
+    end = len(body)
+    while (at := body.rfind("<http", 0, end)) >= 0:
+        start = body.rfind("\n", 0, at) + 1
+        stop = body.find("\n", at)
+        match = _AUTOLINK_LINE.fullmatch(body, start, len(body) if stop < 0 else stop)
+        if match is not None:
+            yield match.group(1)
+        end = start  # on to the lines before this one

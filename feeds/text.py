@@ -47,6 +47,11 @@ _IMAGE = re.compile(r"!\[([^\[\]]*)\]\([^()]*\)")
 _LINK = re.compile(r"\[([^\[\]]*)\]\([^()]*\)")
 _REF_LINK = re.compile(r"\[([^\[\]]+)\]\[[^\[\]]*\]")
 _BLOCK_MARK = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d{1,9}[.)][ \t]+)", re.M)
+# What every line _BLOCK_MARK changes starts with. Trying _BLOCK_MARK itself
+# costs a step at every character; these two find such lines quickly (the
+# second one by its leading "\n"), so text without them skips it.
+_MARK_FIRST_LINE = re.compile(r"[ \t]{0,3}(?:[#>*+-]|\d)")
+_MARK_LATER_LINE = re.compile(r"\n[ \t]{0,3}(?:[#>*+-]|\d)")
 _AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^<>\s]*)>|<>")
 # A tag starts with a letter, "/" + letter, "!" or "?" (so "a <1% b" stays text).
 _TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)(?:\s[^<>]*)?/?>|<[!?][^<>]*>")
@@ -77,7 +82,8 @@ def plain_text(markup: str) -> str:
         text = _TAG.sub(_drop_tag, text)
     if "*" in text or "_" in text:
         text = _EMPHASIS.sub(lambda m: m.group(1) or m.group(2), text)
-    text = _BLOCK_MARK.sub("", text)  # "# Heading", "> quote", "- item": the words only
+    if _MARK_FIRST_LINE.match(text) or _MARK_LATER_LINE.search(text):
+        text = _BLOCK_MARK.sub("", text)  # "# Heading", "> quote", "- item": the words only
     if "`" in text:
         text = _CODE.sub(r"\1", text)
     if "&" in text:

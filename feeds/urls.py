@@ -104,6 +104,7 @@ _DEFAULT_UNSAFE = re.compile(r"[^\w]+")
 _JEKYLL_SAFE_PATH = re.compile(r"[a-zA-Z0-9./-]+")
 # A path that is already a valid, percent-encoded URI path.
 _ENCODED_PATH = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*")
+_PATH_CHARS = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*")  # _ENCODED_PATH's characters
 
 
 def _slugify_pretty(text: str) -> str:
@@ -138,21 +139,34 @@ def expand_permalink(
     ``template`` may also be a style name ("date", "pretty", ...). Dates are
     taken in the post's own offset, as Jekyll does.
     """
-    parts = _compile(PERMALINK_STYLES.get(template, template))
     out = []
-    for literal, name in parts:
+    for literal, name, expand in _compile(PERMALINK_STYLES.get(template, template)):
         out.append(literal)
-        if name is not None:
-            value = _PLACEHOLDERS[name](date, slug, categories, output_ext)
-            out.append(value if name in _PLAIN_PLACEHOLDERS else _escape_path(value))
-    expanded = "".join(out)
-    # Jekyll's URL#sanitize_url: a leading "/", no "..", no "./", no "//".
-    expanded = ("/" + expanded).replace("..", "/").replace("./", "")
-    if "//" in expanded:
-        expanded = _SLASHES.sub("/", expanded)
-    if _ENCODED_PATH.fullmatch(expanded):
+        if name == "categories":  # the same few in every post: expanded and escaped once each
+            out.append(_escaped_categories(categories))
+        elif expand is not None:
+            out.append(expand(date, slug, categories, output_ext))
+    expanded = sanitize_path("".join(out))
+    if _is_encoded_path(expanded):
         return expanded
     return _quote_loose(expanded, _URL_SAFE.replace("?", "").replace("#", ""))
+
+
+def sanitize_path(path: str) -> str:
+    """Jekyll's URL#sanitize_url: a leading "/", no "..", no "./", no "//"."""
+    # (Jekyll prepends "/" unconditionally; the squeeze of "//" makes that the same.)
+    path = (path if path[:1] == "/" else "/" + path).replace("..", "/").replace("./", "")
+    return _SLASHES.sub("/", path) if "//" in path else path
+
+
+def _is_encoded_path(path: str) -> bool:
+    """A valid, percent-encoded URI path: _ENCODED_PATH, checked in two quick steps."""
+    return _PATH_CHARS.fullmatch(path) is not None and ("%" not in path or _BAD_PERCENT.search(path) is None)
+
+
+@lru_cache(maxsize=4096)
+def _escaped_categories(categories: tuple[str, ...]) -> str:
+    return _escape_path(_categories(categories))
 
 
 def _categories(categories: tuple[str, ...]) -> str:
@@ -193,10 +207,21 @@ _PLAIN_PLACEHOLDERS = frozenset(
 _SLASHES = re.compile(r"/{2,}")
 
 
+def _escaped(placeholder):
+    def expand(d, s, c, e):
+        return _escape_path(placeholder(d, s, c, e))
+
+    return expand
+
+
 @lru_cache(maxsize=64)
-def _compile(template: str) -> tuple[tuple[str, str | None], ...]:
-    """Split a template into (literal text, placeholder name or None) pairs."""
-    parts: list[tuple[str, str | None]] = []
+def _compile(template: str) -> tuple[tuple[str, str | None, object], ...]:
+    """Split a template into (literal text, placeholder name, its expansion) triples.
+
+    The expansion takes (date, slug, categories, output_ext) and gives the
+    value, escaped unless plain; the last triple's name and expansion are None.
+    """
+    parts: list[tuple[str, str | None, object]] = []
     position = 0
     for match in _PLACEHOLDER.finditer(template):
         name = match.group(1)
@@ -204,9 +229,10 @@ def _compile(template: str) -> tuple[tuple[str, str | None], ...]:
             name = name[:-1]  # Jekyll lets ":title_" end a placeholder before a letter
         if name not in _PLACEHOLDERS:
             continue  # unknown placeholders stay as written
-        parts.append((template[position : match.start()], name))
+        expand = _PLACEHOLDERS[name] if name in _PLAIN_PLACEHOLDERS else _escaped(_PLACEHOLDERS[name])
+        parts.append((template[position : match.start()], name, expand))
         position = match.end()
-    parts.append((template[position:], None))
+    parts.append((template[position:], None, None))
     return tuple(parts)
 
 

@@ -336,3 +336,57 @@ def test_split_finds_what_a_line_by_line_split_finds(lines):
     text = "\n".join(lines)
     got = split(text)
     assert (got.front, got.body, got.front_line, got.open_line, got.unclosed) == _split_by_lines(text)
+
+
+# --- fast paths against their plain formulations --------------------------------
+
+# Lines built from the pieces that matter: autolinks (valid or not), block marks,
+# digits (also non-ASCII ones), spaces, tabs and other text.
+LINE_PIECES = st.sampled_from(
+    ["<https://a.example/x>", "<http://b.example>", "<http://bad example>", "<https://>", "<http", ">",
+     " ", "\t", "   ", "# ", "> ", ">", "- ", "* ", "+ ", "1. ", "12) ", "１. ", "٣) ", "-", "#", "text", "字", "<>", "\u2028"]
+)
+BODY_LINES = st.lists(st.lists(LINE_PIECES, max_size=5).map("".join), max_size=8).map("\n".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(BODY_LINES)
+def test_autolink_lines_are_those_a_multiline_pattern_finds(body):
+    from feeds.read import autolink_lines
+
+    pattern = re.compile(r"^[ \t]*<(https?://[^<>\s]+)>[ \t]*$", re.MULTILINE)
+    assert list(autolink_lines(body)) == list(reversed(pattern.findall(body)))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(BODY_LINES, st.text()))
+def test_plain_text_skips_block_marks_only_when_there_are_none(text):
+    from feeds import text as text_module
+
+    block_mark = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d{1,9}[.)][ \t]+)", re.MULTILINE)
+    may_have = bool(text_module._MARK_FIRST_LINE.match(text) or text_module._MARK_LATER_LINE.search(text))
+    if block_mark.search(text):
+        assert may_have
+
+
+PATH_PIECES = st.lists(
+    st.sampled_from(["/", "//", ".", "..", "./", "a", "Z9", "%", "%2", "%25", "%zz", "%E5", "字", " ", "~", "?", "#", "@"]),
+    max_size=10,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(PATH_PIECES)
+def test_sanitize_path_is_jekylls(path):
+    from feeds.urls import sanitize_path
+
+    jekyll = re.sub(r"/{2,}", "/", ("/" + path).replace("..", "/").replace("./", ""))
+    assert sanitize_path(path) == jekyll
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(PATH_PIECES, st.text()))
+def test_encoded_path_check_in_two_steps_is_the_pattern(path):
+    from feeds.urls import _ENCODED_PATH, _is_encoded_path
+
+    assert _is_encoded_path(path) == (_ENCODED_PATH.fullmatch(path) is not None)
