@@ -1,6 +1,11 @@
 """Spread reading and rendering over worker processes (--jobs).
 
-Results come back in input order, so the output is the same for any --jobs.
+With --jobs N, N processes work: N - 1 forked workers and this one. The
+work is cut into chunks; the workers take chunks from the front, this
+process takes (steals) chunks from the back until it meets them, so a
+slow or busy worker never leaves the other cores idle. Results come back
+in input order, so the output is the same for any --jobs.
+
 Workers are forked: they inherit the parent's modules and the work list,
 and send back only small values (parsed posts as tuples, file names).
 """
@@ -8,6 +13,7 @@ and send back only small values (parsed posts as tuples, file names).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from feeds.cache import post_row, problem_rows, row_problems
@@ -32,6 +38,54 @@ def _chunks(items: Sequence, jobs: int) -> list[Sequence]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+def _spread(
+    jobs: int,
+    chunks: list[Sequence],
+    remote: Callable[[Sequence], list],
+    local: Callable[[Sequence], list],
+    take: Callable[[list, bool], None],
+    meanwhile: Callable[[], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Run ``remote`` on chunks in jobs - 1 workers and ``local`` here; ``take`` the results in order.
+
+    ``take`` is told whether a result came from a worker (True) or from here.
+    This process first calls ``meanwhile`` (if any), then runs, from the
+    back, every chunk no worker has started. Work already handed to a
+    worker cannot be cancelled, so the two sides never do a chunk twice.
+    ``progress`` gets the number of items done so far, never less than before.
+    """
+    done: list[list | None] = [None] * len(chunks)
+    shown = 0
+
+    def report(count: int) -> None:
+        nonlocal shown
+        if progress and count > shown:
+            shown = count
+            progress(count)
+
+    with _pool(jobs - 1) as pool:
+        futures = [pool.submit(remote, chunk) for chunk in chunks]  # the workers start on the first ones
+        if meanwhile:
+            meanwhile()
+        here = 0
+        for index in range(len(chunks) - 1, -1, -1):
+            if not futures[index].cancel():
+                break  # a worker has it, and all before it
+            done[index] = local(chunks[index])
+            here += len(chunks[index])
+            report(here + sum(len(chunk) for chunk, future in zip(chunks, futures) if future.done() and not future.cancelled()))
+        from_workers = 0
+        for index, future in enumerate(futures):
+            result = done[index]
+            if result is None:
+                take(future.result(), True)
+                from_workers += len(chunks[index])
+                report(here + from_workers)
+            else:
+                take(result, False)
+
+
 # --- reading ------------------------------------------------------------------
 
 
@@ -54,29 +108,30 @@ def load_many(
     workers = min(jobs, len(files) // MIN_FILES_PER_WORKER)
     results: list[FileRead] = []
 
-    def take(rows: list[FileRead]) -> None:
-        for path, post, problems, *rest in rows:  # (not _replace: 50,000 of them)
-            results.append(
-                FileRead(
-                    path,
-                    None if post is None else Post(*post),
-                    row_problems(problems) if problems else (),
-                    *rest,
+    def local(chunk: Sequence[tuple[str, str]]) -> list[FileRead]:
+        return [load_file(display, path, options) for display, path in chunk]
+
+    def take(rows: list, from_worker: bool) -> None:
+        if not from_worker:
+            results.extend(rows)
+        else:
+            for path, post, problems, *rest in rows:  # (not _replace: 50,000 of them)
+                results.append(
+                    FileRead(
+                        path,
+                        None if post is None else Post(*post),
+                        row_problems(problems) if problems else (),
+                        *rest,
+                    )
                 )
-            )
-        if progress:
-            progress(len(results))
 
     if workers <= 1:  # in this process: no tuples to convert
         for chunk in _chunks(files, 4):
-            results.extend(load_file(display, path, options) for display, path in chunk)
+            results.extend(local(chunk))
             if progress:
                 progress(len(results))
         return results
-    chunks = _chunks(files, workers)
-    with _pool(workers) as pool:
-        for rows in pool.map(_load_chunk, chunks, [options] * len(chunks)):
-            take(rows)
+    _spread(workers, _chunks(files, workers * 4), partial(_load_chunk, options=options), local, take, progress=progress)
     return results
 
 
@@ -88,14 +143,14 @@ _RENDER_WORK: tuple | None = None
 
 def _render_chunk(indices: Sequence[int]) -> list[tuple[str, bool]]:
     assert _RENDER_WORK is not None
-    tasks, site, out, render_for, before_write = _RENDER_WORK
+    tasks, site, out, render, before_write = _RENDER_WORK
     from feeds.write import Writer
 
     writer = Writer(out, before_write)
     done = []
     for index in indices:
         relative, fmt, spec = tasks[index]
-        done.append((relative, writer.write(relative, render_for[fmt](spec, site))))
+        done.append((relative, writer.write(relative, render(spec, site, fmt))))
     return done
 
 
@@ -103,7 +158,7 @@ def render_many(
     tasks: Sequence[tuple[str, str, object]],
     site,
     out: Path,
-    render_for: dict,
+    render: Callable[[object, object, str], bytes],
     jobs: int,
     progress: Callable[[int], None] | None = None,
     meanwhile: Callable[[], None] | None = None,
@@ -112,12 +167,13 @@ def render_many(
     """Render and write (relative path, format, spec) tasks; returns (path, changed) in order.
 
     ``meanwhile`` is called once, while the workers render (or first, without
-    workers); ``before_write`` in each process that is about to change a file.
+    workers), before this process renders its share; ``before_write`` in each
+    process that is about to change a file.
     """
     global _RENDER_WORK
     workers = min(jobs, len(tasks) // MIN_FEEDS_PER_WORKER)
     indices = list(range(len(tasks)))
-    _RENDER_WORK = (tasks, site, out, render_for, before_write)
+    _RENDER_WORK = (tasks, site, out, render, before_write)
     results: list[tuple[str, bool]] = []
     try:
         if workers <= 1:
@@ -128,14 +184,11 @@ def render_many(
                 if progress:
                     progress(len(results))
             return results
-        with _pool(workers) as pool:
-            rendered = pool.map(_render_chunk, _chunks(indices, workers))  # submits all: the workers start
-            if meanwhile:
-                meanwhile()
-            for done in rendered:
-                results.extend(done)
-                if progress:
-                    progress(len(results))
+
+        def take(done: list[tuple[str, bool]], _from_worker: bool) -> None:
+            results.extend(done)
+
+        _spread(workers, _chunks(indices, workers * 2), _render_chunk, _render_chunk, take, meanwhile, progress)
         return results
     finally:
         _RENDER_WORK = None
