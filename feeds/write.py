@@ -6,7 +6,7 @@ import itertools
 import os
 import re
 from collections.abc import Callable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from feeds.errors import FeedsError
 
@@ -23,16 +23,21 @@ class Writer:
 
     def __init__(self, out: Path, before_write: Callable[[], None] | None = None):
         self.out = Path(out)
+        self._out = os.fspath(out)
         self._before_write = before_write  # called once, before the first file is changed
         self._root = os.path.realpath(self.out)
         self._written: set[str] = set()
-        self._directories: dict[Path, bool] = {}  # checked (and made if needed): made by this writer?
+        self._directories: dict[str, bool] = {}  # checked (and made if needed): made by this writer?
+        self._parents: set[str] = set()  # directories found to lead nowhere outside the output
 
     def target(self, relative: str) -> Path:
-        rel = PurePosixPath(relative)
-        if rel.is_absolute() or any(part in ("", ".", "..") for part in rel.parts) or "\\" in relative or "\x00" in relative:
+        return Path(self._target(relative))
+
+    def _target(self, relative: str) -> str:
+        parts = relative.split("/")
+        if any(part in ("", ".", "..") for part in parts) or "\\" in relative or "\x00" in relative:
             raise FeedsError(f"refusing to write outside the output directory: {relative!r}")
-        return self.out.joinpath(*rel.parts)
+        return os.path.join(self._out, *parts)
 
     def write(self, relative: str, data: bytes) -> bool:
         """Write ``data`` to ``out/relative`` unless it already holds those bytes.
@@ -42,45 +47,57 @@ class Writer:
         if relative in self._written:
             raise FeedsError(f"two feeds want the same file {relative!r}")
         self._written.add(relative)
-        path = self.target(relative)
-        created = self._directories.get(path.parent)
+        path = self._target(relative)
+        parent = os.path.dirname(path)
+        created = self._directories.get(parent)
         if created is None:
-            created = self._directory(path.parent)
+            created = self._directory(parent)
         if not created:  # a directory made by this writer holds no old file to compare with
             try:
-                if path.read_bytes() == data:
-                    return False
+                with open(path, "rb") as old:
+                    if old.read() == data:
+                        return False
             except FileNotFoundError:
                 pass
             except IsADirectoryError as exc:
-                raise FeedsError("a directory is in the way of a feed file", path) from exc
+                raise FeedsError("a directory is in the way of a feed file", Path(path)) from exc
         if self._before_write is not None:
             self._before_write()
             self._before_write = None
         atomic_write(path, data)
         return True
 
-    def _directory(self, directory: Path) -> bool:
+    def _directory(self, directory: str) -> bool:
         """Make sure ``directory`` exists inside the output; True if this call made it."""
-        # before reading or creating anything: a symlink must not lead outside
-        if os.path.commonpath([self._root, os.path.realpath(directory)]) != self._root:
-            raise FeedsError("the output path leads outside the output directory", directory)
+        # before creating anything: no symlink on the way may lead outside
+        parent = os.path.dirname(directory)
+        if directory == self._out:
+            self._parents.add(parent)  # the output itself: inside by definition
+        elif parent not in self._parents:
+            self._inside(parent)
+            self._parents.add(parent)
         try:
-            os.mkdir(directory)
+            os.mkdir(directory)  # new, in a parent that is inside: inside
             created = True
         except FileExistsError:
+            self._inside(directory)  # it may be a symlink
             created = False
         except FileNotFoundError:
-            directory.mkdir(parents=True, exist_ok=True)
+            os.makedirs(directory, exist_ok=True)
+            self._inside(directory)
             created = True
         self._directories[directory] = created
         return created
+
+    def _inside(self, directory: str) -> None:
+        if os.path.commonpath([self._root, os.path.realpath(directory)]) != self._root:
+            raise FeedsError("the output path leads outside the output directory", Path(directory))
 
 
 _serial = itertools.count()
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
     """Write to a temp file in the same directory, then rename it into place.
 
     A reader sees the old file or the new one, never a part; a run killed

@@ -622,7 +622,7 @@ def test_jobs_give_identical_trees(tmp_path, monkeypatch):
     assert pools == []
     report = build(site.settings(tmp_path / "j2", jobs=2), NOW)
     assert report.feeds // parallel.MIN_FEEDS_PER_WORKER >= 2
-    assert pools == [2, 2], "reading and rendering should both have used 2 workers"
+    assert pools == [1, 1], "reading and rendering should both have used a worker besides this process"
     build(site.settings(tmp_path / "j2-cache", tmp_path / "cache.sqlite", jobs=2), NOW)
     reference = whole_tree(tmp_path / "j1")
     assert whole_tree(tmp_path / "j2") == reference
@@ -635,7 +635,7 @@ def test_jobs_give_identical_trees(tmp_path, monkeypatch):
         path.unlink()
     pools.clear()
     build(site.settings(tmp_path / "j2-cache", tmp_path / "cache.sqlite", jobs=2), NOW)
-    assert pools and pools[0] == 2
+    assert pools and pools[0] == 1
     build(site.settings(tmp_path / "j1-after", jobs=1), NOW)
     assert_like_cold(tmp_path / "j2-cache", tmp_path / "j1-after", "--jobs 2, incremental")
     assert feed_tree(tmp_path / "j2-cache") == feed_tree(tmp_path / "j1-after")
@@ -790,7 +790,7 @@ DRIVER = textwrap.dedent(
         global count
         count += 1
         if count == kill_at:  # half a temp file, then SIGKILL
-            fd, temp = tempfile.mkstemp(prefix=w.TEMP_PREFIX, suffix=".tmp", dir=path.parent)
+            fd, temp = tempfile.mkstemp(prefix=w.TEMP_PREFIX, suffix=".tmp", dir=os.path.dirname(path))
             os.write(fd, data[: len(data) // 2])
             os.kill(os.getpid(), signal.SIGKILL)
         real(path, data)
