@@ -668,11 +668,11 @@ def _render_and_write(
     from feeds.parallel import (
         render_many,  # rendering imports feedgen and lxml: only when needed
     )
-    from feeds.render import renderer
+    from feeds.render import FeedRenderer
 
-    render_for = {fmt: renderer(fmt) for fmt in settings.formats}
     done = render_many(
-        tasks, site_info(settings), settings.out, render_for, settings.jobs, _stage(progress, "write", len(tasks)),
+        tasks, site_info(settings), settings.out, FeedRenderer(settings.formats), settings.jobs,
+        _stage(progress, "write", len(tasks)),
         meanwhile=meanwhile, before_write=lock.writing,
     )
     report.written = [relative for relative, changed in done if changed]

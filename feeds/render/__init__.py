@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from feeds.model import FILE_NAMES, FeedSpec, SiteInfo
 
-Renderer = Callable[[FeedSpec, SiteInfo], bytes]
+Renderer = Callable[..., bytes]  # (spec, site[, entries]) -> the feed's bytes
 
-__all__ = ["FILE_NAMES", "Renderer", "renderer"]  # the renderer is imported only when a feed is rendered
+__all__ = ["FILE_NAMES", "FeedRenderer", "Renderer", "renderer"]  # feedgen is imported only when a feed is rendered
 
 
 def renderer(fmt: str) -> Renderer:
@@ -20,3 +20,22 @@ def renderer(fmt: str) -> Renderer:
     else:
         raise ValueError(f"unknown feed format {fmt!r}")
     return render
+
+
+class FeedRenderer:
+    """Renders feeds in several formats, making each feed's entries once for all of them.
+
+    Called for one feed in each format in a row (as builds do), the feedgen
+    entries of its posts are made by the first call and reused by the next.
+    """
+
+    def __init__(self, formats: tuple[str, ...] | list[str]):
+        self._render = {fmt: renderer(fmt) for fmt in formats}
+        self._last: tuple[FeedSpec, list] | None = None
+
+    def __call__(self, spec: FeedSpec, site: SiteInfo, fmt: str) -> bytes:
+        if self._last is None or self._last[0] is not spec:
+            from feeds.render.common import feed_entries
+
+            self._last = (spec, feed_entries(spec, site))
+        return self._render[fmt](spec, site, self._last[1])

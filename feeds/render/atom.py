@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from feeds.model import FeedSpec, SiteInfo
+from feedgen.entry import FeedEntry
+
 from feeds.render.common import (
     any_markup,
     atom_bytes,
-    entry_link,
-    entry_terms,
     feed_description,
+    feed_entries,
     feed_title,
     new_feed,
 )
@@ -48,22 +49,14 @@ def _distinct(when: datetime, seen: dict[str, int]) -> datetime:
     return spelled
 
 
-def render(spec: FeedSpec, site: SiteInfo) -> bytes:
+def render(spec: FeedSpec, site: SiteInfo, entries: list[FeedEntry] | None = None) -> bytes:
+    """The Atom feed of ``spec``; ``entries`` are its posts' feed_entries(), if made already."""
     gen = new_feed(site, spec, "atom")
     # the text constructs a reader could take for markup: title, subtitle, summaries
     texts = [feed_title(site, spec), feed_description(site, spec)]
     seen: dict[str, int] = {}
-    for post in spec.entries:
-        entry = gen.add_entry(order="append")
-        entry.id(post.url)
-        entry.title(post.title)
-        texts += (post.title, post.summary)
-        entry.link(href=entry_link(site, post), rel="alternate", type="text/html")
-        entry.published(post.date)
+    for post, entry in zip(spec.entries, feed_entries(spec, site) if entries is None else entries, strict=True):
         entry.updated(_distinct(post.updated, seen))
-        if post.summary:
-            entry.summary(post.summary)
-        terms = entry_terms(post)
-        if terms:
-            entry.category(terms)
+        gen.add_entry(entry, order="append")
+        texts += (post.title, post.summary)
     return atom_bytes(gen, markup=any_markup(texts))

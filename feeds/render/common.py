@@ -6,6 +6,7 @@ import html
 import re
 from datetime import datetime, timezone
 
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
@@ -131,6 +132,32 @@ def rss_bytes(gen: FeedGenerator, markup: bool = True) -> bytes:
             element.text = _escaped(element.text)
     data = etree.tostring(doc, pretty_print=True, encoding="UTF-8", xml_declaration=True)
     return data.replace(b"&amp;", b"&#x26;")  # no CDATA sections are written, so this is exact
+
+
+def feed_entries(spec: FeedSpec, site: SiteInfo) -> list[FeedEntry]:
+    """One feedgen entry per post of a feed, with what Atom and RSS share.
+
+    Made once and given to the renderer of each format, which adds what is
+    its own: Atom the <updated> text, RSS the escaped <description> where
+    escaping changes the summary. feedgen's setters fill both formats at
+    once: guid() also sets the Atom id, the alternate link is also the RSS
+    link, published() is also pubDate, and summary() also sets the RSS
+    description (see feedgen's FeedEntry).
+    """
+    entries = []
+    for post in spec.entries:
+        entry = FeedEntry()
+        entry.guid(post.url, permalink=True)
+        entry.title(post.title)
+        entry.link(href=entry_link(site, post), rel="alternate", type="text/html")
+        entry.published(post.date)
+        if post.summary:
+            entry.summary(post.summary)
+        terms = entry_terms(post)
+        if terms:
+            entry.category(terms)
+        entries.append(entry)
+    return entries
 
 
 def entry_link(site: SiteInfo, post: Post) -> str:
