@@ -71,7 +71,12 @@ def fixed(dt: datetime) -> datetime:
         offset = timedelta(0)
     if not (MIN_YEAR <= dt.year <= MAX_YEAR and MIN_YEAR <= utc.year <= MAX_YEAR):
         raise DateError(f"date out of range (years {MIN_YEAR}-{MAX_YEAR}): {dt.isoformat()}")
-    return dt.replace(tzinfo=timezone(offset) if offset else timezone.utc, fold=0)
+    return dt.replace(tzinfo=_fixed_zone(offset), fold=0)
+
+
+@lru_cache(maxsize=256)  # a site's posts share a handful of offsets
+def _fixed_zone(offset: timedelta) -> timezone:
+    return timezone(offset) if offset else timezone.utc
 
 
 def localize(naive: datetime, zone: tzinfo) -> datetime:

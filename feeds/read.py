@@ -93,7 +93,7 @@ def load_file(display: str, path: str | Path, options: ReadOptions) -> FileRead:
 
 
 def _decode_and_parse(data: bytes, display: str, filename: str, options: ReadOptions) -> ReadResult:
-    if b"\x00" in data[:8192] and not options.encoding.lower().startswith("utf-16"):
+    if data.find(b"\x00", 0, 8192) >= 0 and not options.encoding.lower().startswith("utf-16"):
         return ReadResult(display, None, (Problem(display, "binary file (contains NUL bytes), not a post"),))
     try:
         text = data.decode(options.encoding)
@@ -182,8 +182,9 @@ def parse_post(text: str, display: str, filename: str, options: ReadOptions) -> 
 
     if text.startswith("\ufeff"):
         text = text[1:]
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text or text.isspace():
         return ReadResult(display, None, (Problem(display, "empty file"),))
     parts = fm.split(text)
     if parts.unclosed:
