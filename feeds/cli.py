@@ -139,7 +139,7 @@ def build(
     no_cache: Annotated[
         Optional[bool], typer.Option("--no-cache", help="Read every post and render every feed; keep no cache.")
     ] = None,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (0 = one per CPU, the default).")] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Processes that read and render, this one included (0 = one per CPU, the default).")] = None,
     wait: Annotated[
         Optional[float], typer.Option("--wait", help="Seconds to wait for another build of the same --out. Default 60.")
     ] = None,
