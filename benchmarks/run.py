@@ -420,7 +420,13 @@ class SetAside:
             return
         self.root.mkdir(exist_ok=True)
         self.count += 1
-        os.replace(path, self.root / f"{self.count}-{path.name}")
+        try:
+            os.replace(path, self.root / f"{self.count}-{path.name}")
+        except OSError:  # e.g. a --cache on another file system: delete it after all
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
 
 
 def bench_size(n: int, args, feeds_cmd: list[str], feeds_args: list[str], hugo: str | None, future: bool,

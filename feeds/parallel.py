@@ -38,6 +38,27 @@ def _chunks(items: Sequence, jobs: int) -> list[Sequence]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+# Which chunks of the current _spread are taken, shared with its forked
+# workers (a flag per chunk, set under the array's lock): whoever sets a
+# chunk's flag does that chunk. Futures are never cancelled instead: a
+# cancelled future breaks ProcessPoolExecutor's clean-up when a worker dies
+# (before Python 3.12), and the build would then hang.
+_CLAIMS = None
+
+
+def _claim(claims, index: int) -> bool:
+    with claims.get_lock():
+        if claims[index]:
+            return False
+        claims[index] = 1
+        return True
+
+
+def _run_claimed(index: int, remote: Callable[[Sequence], list], chunk: Sequence) -> list | None:
+    """In a worker: the chunk's result, or None if the main process took it first."""
+    return remote(chunk) if _claim(_CLAIMS, index) else None
+
+
 def _spread(
     jobs: int,
     chunks: list[Sequence],
@@ -50,11 +71,15 @@ def _spread(
     """Run ``remote`` on chunks in jobs - 1 workers and ``local`` here; ``take`` the results in order.
 
     ``take`` is told whether a result came from a worker (True) or from here.
-    This process first calls ``meanwhile`` (if any), then runs, from the
-    back, every chunk no worker has started. Work already handed to a
-    worker cannot be cancelled, so the two sides never do a chunk twice.
-    ``progress`` gets the number of items done so far, never less than before.
+    The workers take chunks from the front. This process first calls
+    ``meanwhile`` (if any), then takes chunks from the back until it meets
+    one a worker has taken; each chunk is done once. If this process fails,
+    the workers skip the chunks nobody has started. ``progress`` gets the
+    number of items done so far, never less than before.
     """
+    global _CLAIMS
+    import multiprocessing
+
     done: list[list | None] = [None] * len(chunks)
     shown = 0
 
@@ -64,26 +89,36 @@ def _spread(
             shown = count
             progress(count)
 
-    with _pool(jobs - 1) as pool:
-        futures = [pool.submit(remote, chunk) for chunk in chunks]  # the workers start on the first ones
-        if meanwhile:
-            meanwhile()
-        here = 0
-        for index in range(len(chunks) - 1, -1, -1):
-            if not futures[index].cancel():
-                break  # a worker has it, and all before it
-            done[index] = local(chunks[index])
-            here += len(chunks[index])
-            report(here + sum(len(chunk) for chunk, future in zip(chunks, futures) if future.done() and not future.cancelled()))
-        from_workers = 0
-        for index, future in enumerate(futures):
-            result = done[index]
-            if result is None:
-                take(future.result(), True)
-                from_workers += len(chunks[index])
-                report(here + from_workers)
-            else:
-                take(result, False)
+    claims = _CLAIMS = multiprocessing.get_context("fork").Array("b", len(chunks))  # all 0: none taken
+    try:
+        with _pool(jobs - 1) as pool:  # (the workers are forked at the first submit, after _CLAIMS is set)
+            futures = [pool.submit(_run_claimed, index, remote, chunk) for index, chunk in enumerate(chunks)]
+            here = 0
+            try:
+                if meanwhile:
+                    meanwhile()
+                for index in range(len(chunks) - 1, -1, -1):
+                    if not _claim(claims, index):
+                        break  # a worker has it; the ones before it are the workers'
+                    done[index] = local(chunks[index])
+                    here += len(chunks[index])
+                    report(here + sum(len(c) for c, f, d in zip(chunks, futures, done) if d is None and f.done()))
+            except BaseException:
+                with claims.get_lock():
+                    claims[:] = bytes([1]) * len(chunks)  # the workers skip what nobody has started
+                raise
+            from_workers = 0
+            for index, future in enumerate(futures):
+                result = future.result()  # None when this process did the chunk; raises if a worker failed
+                if done[index] is None:
+                    assert result is not None
+                    take(result, True)
+                    from_workers += len(chunks[index])
+                    report(here + from_workers)
+                else:
+                    take(done[index], False)
+    finally:
+        _CLAIMS = None
 
 
 # --- reading ------------------------------------------------------------------

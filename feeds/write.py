@@ -23,7 +23,7 @@ class Writer:
 
     def __init__(self, out: Path, before_write: Callable[[], None] | None = None):
         self.out = Path(out)
-        self._out = os.fspath(out)
+        self._out = os.path.normpath(out)  # "out/" -> "out": the parent of out/atom.xml is this very string
         self._before_write = before_write  # called once, before the first file is changed
         self._root = os.path.realpath(self.out)
         self._written: set[str] = set()

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
+
+import pytest
 
 from feeds import parallel
 
 
 def _in_worker(chunk):
-    time.sleep(0.02)  # slower than here, so that this process gets a share
+    return [(item, os.getpid()) for item in chunk]
+
+
+def _here(chunk):
+    time.sleep(0.05)  # slow enough for the worker to start and take a share
     return [(item, os.getpid()) for item in chunk]
 
 
@@ -21,7 +30,7 @@ def test_spread_does_each_chunk_once_in_order_and_shares_it():
         2,
         chunks,
         _in_worker,
-        lambda chunk: [(item, os.getpid()) for item in chunk],
+        _here,
         lambda rows, from_worker: taken.append((rows, from_worker)),
         meanwhile=lambda: meanwhile.append(True),
     )
@@ -41,7 +50,50 @@ def test_spread_reports_progress_that_only_grows_to_the_total():
     chunks = [[n] * 3 for n in range(20)]
     counts = []
     parallel._spread(
-        2, chunks, _in_worker, lambda chunk: list(chunk), lambda rows, from_worker: None, progress=counts.append
+        2, chunks, _in_worker, _here, lambda rows, from_worker: None, progress=counts.append
     )
     assert counts == sorted(counts) and len(set(counts)) == len(counts)
     assert counts[-1] == 60
+
+
+def _worker_dies(chunk):
+    if chunk[0] == 1:
+        os._exit(1)  # as if the OS killed it (out of memory)
+    time.sleep(0.05)
+    return list(chunk)
+
+
+def _spread_with_a_dying_worker(jobs: int) -> None:
+    chunks = [[n] for n in range(40)]
+    parallel._spread(jobs, chunks, _worker_dies, _here, lambda rows, from_worker: None)
+
+
+@pytest.mark.parametrize("jobs", [2, 3, 4])
+def test_a_dead_worker_fails_the_run_and_nothing_hangs(jobs):
+    # run in a child process: a hang must fail the test, not block it
+    code = f"import test_parallel as t; t._spread_with_a_dying_worker({jobs})"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0
+    assert "BrokenProcessPool" in done.stderr, done.stderr[-2000:]
+
+
+def _slow_worker(chunk):
+    with open(os.environ["FEEDS_TEST_RUNS"], "a") as runs:
+        runs.write(f"{chunk[0]}\n")
+    time.sleep(0.05)
+    return list(chunk)
+
+
+def _fails_here(chunk):
+    raise RuntimeError("a bug in this process's share")
+
+
+def test_a_failure_here_stops_the_workers_early(tmp_path, monkeypatch):
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("FEEDS_TEST_RUNS", str(runs))
+    with pytest.raises(RuntimeError, match="a bug"):
+        parallel._spread(3, [[n] for n in range(40)], _slow_worker, _fails_here, lambda rows, from_worker: None)
+    started = runs.read_text().split() if runs.exists() else []
+    assert len(started) < 10, f"workers went on with {len(started)} of 40 chunks after the failure"

@@ -469,3 +469,14 @@ def test_writer_refuses_a_deeper_symlink_outside_out(tmp_path):
     with pytest.raises(FeedsError):
         Writer(out).write("tags/x/atom.xml", b"<x/>")
     assert list(outside.iterdir()) == []
+
+
+def test_writer_takes_the_output_path_in_any_spelling(tmp_path):
+    # "out/" and "out" are one directory: a top-level file is inside it either way
+    for spelling in ("a/", "b", "c/./"):
+        out = str(tmp_path / spelling)
+        writer = Writer(out)
+        assert writer.write("atom.xml", b"<x/>") is True
+        assert writer.write("tags/t/rss.xml", b"<y/>") is True
+        assert (tmp_path / spelling / "atom.xml").read_bytes() == b"<x/>"
+        assert Writer(out).write("atom.xml", b"<x/>") is False  # same bytes: not rewritten
