@@ -57,6 +57,7 @@ class Run:
     written: int  # files under the output directory that are new or whose mtime/inode changed
     files: int  # files under the output directory afterwards
     rc: int
+    pss_kb: int | None = None  # peak of the summed PSS of those processes (sampled): memory really used
     hidden: int = 0  # of the written files, those with a dot-name (or in a dot-directory)
     stderr: str = ""
 
@@ -84,6 +85,18 @@ def _status_kb(pid: int, key: str) -> int | None:
         with open(f"/proc/{pid}/status", "rb") as handle:
             for line in handle:
                 if line.startswith(key.encode()):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _pss_kb(pid: int) -> int | None:
+    """A process's proportional set size: its pages, each shared page divided among its sharers."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
                     return int(line.split()[1])
     except (OSError, ValueError, IndexError):
         return None
@@ -119,8 +132,9 @@ def measure(label: str, cmd: list[str], cwd: Path, out: Path, env: dict | None =
         time_file = Path(tmp, "time.txt")
         err_file = Path(tmp, "stderr.txt")
         full = [GNU_TIME, "-v", "-o", str(time_file), *cmd] if use_time else cmd
-        tree_peak = 0
+        tree_peak = pss_peak = 0
         hwm = None
+        samples = 0
         with open(err_file, "wb") as err:
             started = time.perf_counter()
             proc = subprocess.Popen(full, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
@@ -128,6 +142,9 @@ def measure(label: str, cmd: list[str], cwd: Path, out: Path, env: dict | None =
                 pids = _descendants(proc.pid) if use_time else [proc.pid, *_descendants(proc.pid)]
                 total = sum(_status_kb(p, "VmRSS:") or 0 for p in pids)
                 tree_peak = max(tree_peak, total)
+                if samples % 5 == 0:  # every 0.1 s: reading smaps walks the page tables
+                    pss_peak = max(pss_peak, sum(_pss_kb(p) or 0 for p in pids))
+                samples += 1
                 if not use_time:
                     hwm = _status_kb(proc.pid, "VmHWM:") or hwm
                 time.sleep(0.02)
@@ -146,7 +163,8 @@ def measure(label: str, cmd: list[str], cwd: Path, out: Path, env: dict | None =
     after = snapshot(out)
     changed = [rel for rel, sig in after.items() if before.get(rel) != sig]
     hidden = sum(1 for rel in changed if any(part.startswith(".") for part in rel.split(os.sep)))
-    return Run(label, wall, rss, tree_peak or None, len(changed), len(after), rc, stderr=stderr, hidden=hidden)
+    return Run(label, wall, rss, tree_peak or None, len(changed), len(after), rc, pss_peak or None, stderr=stderr,
+               hidden=hidden)
 
 
 def best_of(runs: list[Run]) -> Run:
@@ -157,9 +175,11 @@ def best_of(runs: list[Run]) -> Run:
     last = runs[-1]
     rss = [r.rss_kb for r in runs if r.rss_kb]
     tree = [r.tree_kb for r in runs if r.tree_kb]
+    pss = [r.pss_kb for r in runs if r.pss_kb]
     return Run(
         last.label, statistics.median(walls), max(rss) if rss else None, max(tree) if tree else None,
-        last.written, last.files, max(r.rc for r in runs), stderr=last.stderr, hidden=last.hidden,
+        last.written, last.files, max(r.rc for r in runs), max(pss) if pss else None, stderr=last.stderr,
+        hidden=last.hidden,
     )
 
 
@@ -521,14 +541,14 @@ def mb(kb: int | None) -> str:
 
 
 def table(results: list[SizeResult]) -> str:
-    head = f"{'posts':>7} {'files':>7}  {'run':<16} {'wall s':>8} {'posts/s':>9} {'peak RSS MB':>11} {'tree RSS MB':>11} {'written':>8} {'hidden':>6} {'out files':>9} {'rc':>3}"
+    head = f"{'posts':>7} {'files':>7}  {'run':<16} {'wall s':>8} {'posts/s':>9} {'peak RSS MB':>11} {'tree RSS MB':>11} {'tree PSS MB':>11} {'written':>8} {'hidden':>6} {'out files':>9} {'rc':>3}"
     lines = [head, "-" * len(head)]
     for res in results:
         for r in res.runs:
             rate = res.n / r.wall if r.wall > 0 else 0
             lines.append(
                 f"{res.n:>7} {res.files:>7}  {r.label:<16} {r.wall:>8.2f} {rate:>9.0f} {mb(r.rss_kb):>11} "
-                f"{mb(r.tree_kb):>11} {r.written:>8} {r.hidden:>6} {r.files:>9} {r.rc:>3}"
+                f"{mb(r.tree_kb):>11} {mb(r.pss_kb):>11} {r.written:>8} {r.hidden:>6} {r.files:>9} {r.rc:>3}"
             )
         by = {r.label: r for r in res.runs}
         if "feeds cold" in by and "hugo cold" in by and by["hugo cold"].rc == 0 and by["hugo cold"].wall > 0:
