@@ -48,8 +48,8 @@ Examples:
 Exit codes: 0 all good; 1 feeds written but some posts were skipped (or
 --strict found problems and nothing was written); 2 usage or configuration
 error, nothing written; 3 another build held --out for longer than --wait;
-4 an output file or the cache could not be written; 70 an internal error (a
-bug in feeds: the traceback is printed).
+4 an output file or the cache could not be written, or a worker process was
+killed; 70 an internal error (a bug in feeds: the traceback is printed).
 """
 
 CHECK_HELP = """Read the posts as `feeds build` would and report every problem; write nothing.

@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 
 from feeds.cache import post_row, problem_rows, row_problems
+from feeds.errors import FeedsError
 from feeds.model import Post
 from feeds.read import FileRead, ReadOptions, load_file
 
@@ -79,6 +80,7 @@ def _spread(
     """
     global _CLAIMS
     import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
 
     done: list[list | None] = [None] * len(chunks)
     shown = 0
@@ -109,7 +111,13 @@ def _spread(
                 raise
             from_workers = 0
             for index, future in enumerate(futures):
-                result = future.result()  # None when this process did the chunk; raises if a worker failed
+                try:
+                    result = future.result()  # None when this process did the chunk; raises if a worker failed
+                except BrokenProcessPool as exc:  # killed, not failed: an exception would come as itself
+                    raise FeedsError(
+                        "a worker process was killed before it finished (by the system, for lack of memory?);"
+                        " no file was left half-written; run again, perhaps with fewer --jobs"
+                    ) from exc
                 if done[index] is None:
                     assert result is not None
                     take(result, True)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import EXAMPLE
 from feeds import parallel
 
 
@@ -76,7 +77,7 @@ def test_a_dead_worker_fails_the_run_and_nothing_hangs(jobs):
         [sys.executable, "-c", code], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=60
     )
     assert done.returncode != 0
-    assert "BrokenProcessPool" in done.stderr, done.stderr[-2000:]
+    assert "worker process was killed" in done.stderr, done.stderr[-2000:]
 
 
 def _slow_worker(chunk):
@@ -97,3 +98,43 @@ def test_a_failure_here_stops_the_workers_early(tmp_path, monkeypatch):
         parallel._spread(3, [[n] for n in range(40)], _slow_worker, _fails_here, lambda rows, from_worker: None)
     started = runs.read_text().split() if runs.exists() else []
     assert len(started) < 10, f"workers went on with {len(started)} of 40 chunks after the failure"
+
+
+KILLED_WORKER_DRIVER = """
+import os, sys
+from feeds import parallel
+from feeds.cli import app
+
+main_pid = os.getpid()
+real = parallel._render_chunk
+parallel.MIN_FEEDS_PER_WORKER = 1  # a pool even for the small example site
+
+def killed_in_worker(indices):
+    if os.getpid() != main_pid:
+        os._exit(9)  # as the OS would kill it
+    return real(indices)
+
+parallel._render_chunk = killed_in_worker
+app(args=["build", *sys.argv[1:]], prog_name="feeds")
+"""
+
+
+def test_a_killed_worker_is_a_one_line_error_with_exit_4(tmp_path):
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_WORKER_DRIVER, str(EXAMPLE), "--out", str(out), "--no-cache", "--jobs", "2",
+         "--site-url", "https://example.org"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 4, (done.returncode, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "worker process was killed" in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+    # whatever was written is complete: the next run finishes the job
+    again = subprocess.run(
+        [sys.executable, "-m", "feeds", "build", str(EXAMPLE), "--out", str(out), "--no-cache",
+         "--site-url", "https://example.org", "--quiet"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert again.returncode == 0, again.stderr
+    assert not list(out.rglob(".feeds-tmp-*"))
