@@ -515,7 +515,7 @@ def _write_phase(
             if any(f not in manifest.current or not os.path.isfile(os.path.join(out, f)) for f in files)
         }
     specs = phase.whole(group(visible, settings.limit, only))
-    tasks = [(relative_file(spec.kind, spec.slug, fmt), fmt, spec) for spec in specs for fmt in settings.formats]
+    tasks = _tasks(specs, settings.formats)
     if cache is not None:
         # Until the manifest below is saved, this directory is in no known state:
         # a build killed while writing makes the next one render everything.
@@ -558,10 +558,7 @@ def _register(out: Path, manifest: manifests.Manifest, current: set[str], lock: 
     if not new:
         return manifest
     lock.writing()
-    registered = manifests.Manifest(
-        files=manifest.files | new, current=manifest.current, settings=manifest.settings,
-        next_due=manifest.next_due, posts=manifest.posts,
-    )
+    registered = replace(manifest, files=manifest.files | new)
     manifests.save(out, registered)
     return registered
 
@@ -630,20 +627,23 @@ def _add_posts(
     report.problems.extend(cache.notes(out_key))  # new posts here are due and no duplicates
     cache.set_built_state(out_key, "")
     manifest = _register(settings.out, manifest, current, lock)
-    tasks = [(relative_file(spec.kind, spec.slug, fmt), fmt, spec) for spec in specs for fmt in settings.formats]
+    tasks = _tasks(specs, settings.formats)
     if tasks:
         _render_and_write(settings, tasks, report, progress, lock)
     cache.save_feed_index(out_key, indexes, keep=None)
     manifests.save(
         settings.out,
-        manifests.Manifest(
-            files=manifest.files | current, current=current, settings=fingerprint,
-            next_due=manifest.next_due, posts=report.posts,
-        ),
+        replace(manifest, files=manifest.files | current, current=current, settings=fingerprint, posts=report.posts),
         before_write=lock.writing,
     )
     cache.set_built_state(out_key, phase.state_after)
     return True
+
+
+def _tasks(specs: list[FeedSpec], formats) -> list[tuple[str, str, FeedSpec]]:
+    """(file, format, spec) of each feed in each format; a feed's formats one after another
+    (the renderer makes a feed's entries once for all its formats)."""
+    return [(relative_file(spec.kind, spec.slug, fmt), fmt, spec) for spec in specs for fmt in formats]
 
 
 def _nothing_to_do(settings: Settings, phase: _Read, manifest: manifests.Manifest, coming_due: bool) -> bool:

@@ -72,17 +72,14 @@ def _spread(
     """Run ``remote`` on chunks in jobs - 1 workers and ``local`` here; ``take`` the results in order.
 
     ``take`` is told whether a result came from a worker (True) or from here.
-    The workers take chunks from the front. This process first calls
+    With ``jobs`` 1 or less there is no worker: ``meanwhile``, then every
+    chunk here, in order. Else the workers take chunks from the front. This process first calls
     ``meanwhile`` (if any), then takes chunks from the back until it meets
     one a worker has taken; each chunk is done once. If this process fails,
     the workers skip the chunks nobody has started. ``progress`` gets the
     number of items done so far, never less than before.
     """
     global _CLAIMS
-    import multiprocessing
-    from concurrent.futures.process import BrokenProcessPool
-
-    done: list[list | None] = [None] * len(chunks)
     shown = 0
 
     def report(count: int) -> None:
@@ -91,6 +88,18 @@ def _spread(
             shown = count
             progress(count)
 
+    if jobs <= 1:  # no pool (and no multiprocessing import) for a small run
+        if meanwhile:
+            meanwhile()
+        for chunk in chunks:
+            take(local(chunk), False)
+            report(shown + len(chunk))
+        return
+
+    import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
+
+    done: list[list | None] = [None] * len(chunks)
     claims = _CLAIMS = multiprocessing.get_context("fork").Array("b", len(chunks))  # all 0: none taken
     try:
         with _pool(jobs - 1) as pool:  # (the workers are forked at the first submit, after _CLAIMS is set)
@@ -168,13 +177,8 @@ def load_many(
                     )
                 )
 
-    if workers <= 1:  # in this process: no tuples to convert
-        for chunk in _chunks(files, 4):
-            results.extend(local(chunk))
-            if progress:
-                progress(len(results))
-        return results
-    _spread(workers, _chunks(files, workers * 4), partial(_load_chunk, options=options), local, take, progress=progress)
+    chunks = _chunks(files, max(workers, 1) * 4)
+    _spread(workers, chunks, partial(_load_chunk, options=options), local, take, progress=progress)
     return results
 
 
@@ -219,19 +223,8 @@ def render_many(
     _RENDER_WORK = (tasks, site, out, render, before_write)
     results: list[tuple[str, bool]] = []
     try:
-        if workers <= 1:
-            if meanwhile:
-                meanwhile()
-            for chunk in _chunks(indices, 4):
-                results.extend(_render_chunk(chunk))
-                if progress:
-                    progress(len(results))
-            return results
-
-        def take(done: list[tuple[str, bool]], _from_worker: bool) -> None:
-            results.extend(done)
-
-        _spread(workers, _chunks(indices, workers * 2), _render_chunk, _render_chunk, take, meanwhile, progress)
+        chunks = _chunks(indices, max(workers * 2, 4))
+        _spread(workers, chunks, _render_chunk, _render_chunk, lambda done, _: results.extend(done), meanwhile, progress)
         return results
     finally:
         _RENDER_WORK = None

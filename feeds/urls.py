@@ -140,11 +140,9 @@ def expand_permalink(
     taken in the post's own offset, as Jekyll does.
     """
     out = []
-    for literal, name, expand in _compile(PERMALINK_STYLES.get(template, template)):
+    for literal, expand in _compile(PERMALINK_STYLES.get(template, template)):
         out.append(literal)
-        if name == "categories":  # the same few in every post: expanded and escaped once each
-            out.append(_escaped_categories(categories))
-        elif expand is not None:
+        if expand is not None:
             out.append(expand(date, slug, categories, output_ext))
     expanded = sanitize_path("".join(out))
     if _is_encoded_path(expanded):
@@ -164,7 +162,7 @@ def _is_encoded_path(path: str) -> bool:
     return _PATH_CHARS.fullmatch(path) is not None and ("%" not in path or _BAD_PERCENT.search(path) is None)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)  # the same few in every post: expanded and escaped once each
 def _escaped_categories(categories: tuple[str, ...]) -> str:
     return _escape_path(_categories(categories))
 
@@ -214,14 +212,22 @@ def _escaped(placeholder):
     return expand
 
 
-@lru_cache(maxsize=64)
-def _compile(template: str) -> tuple[tuple[str, str | None, object], ...]:
-    """Split a template into (literal text, placeholder name, its expansion) triples.
+# Each placeholder's value as it goes into the path: escaped unless plain.
+_EXPANSIONS = {
+    name: placeholder if name in _PLAIN_PLACEHOLDERS else _escaped(placeholder)
+    for name, placeholder in _PLACEHOLDERS.items()
+}
+_EXPANSIONS["categories"] = lambda d, s, c, e: _escaped_categories(c)
 
-    The expansion takes (date, slug, categories, output_ext) and gives the
-    value, escaped unless plain; the last triple's name and expansion are None.
+
+@lru_cache(maxsize=64)
+def _compile(template: str) -> tuple[tuple[str, object], ...]:
+    """Split a template into (literal text, expansion of the placeholder after it) pairs.
+
+    An expansion takes (date, slug, categories, output_ext) and gives the
+    value as it goes into the path; the last pair's expansion is None.
     """
-    parts: list[tuple[str, str | None, object]] = []
+    parts: list[tuple[str, object]] = []
     position = 0
     for match in _PLACEHOLDER.finditer(template):
         name = match.group(1)
@@ -229,10 +235,9 @@ def _compile(template: str) -> tuple[tuple[str, str | None, object], ...]:
             name = name[:-1]  # Jekyll lets ":title_" end a placeholder before a letter
         if name not in _PLACEHOLDERS:
             continue  # unknown placeholders stay as written
-        expand = _PLACEHOLDERS[name] if name in _PLAIN_PLACEHOLDERS else _escaped(_PLACEHOLDERS[name])
-        parts.append((template[position : match.start()], name, expand))
+        parts.append((template[position : match.start()], _EXPANSIONS[name]))
         position = match.end()
-    parts.append((template[position:], None, None))
+    parts.append((template[position:], None))
     return tuple(parts)
 
 

@@ -71,9 +71,7 @@ class Writer:
         """Make sure ``directory`` exists inside the output; True if this call made it."""
         # before creating anything: no symlink on the way may lead outside
         parent = os.path.dirname(directory)
-        if directory == self._out:
-            self._parents.add(parent)  # the output itself: inside by definition
-        elif parent not in self._parents:
+        if directory != self._out and parent not in self._parents:  # (the output itself is inside)
             self._inside(parent)
             self._parents.add(parent)
         try:
