@@ -48,6 +48,28 @@ GNU_TIME = "/usr/bin/time"
 # --- measuring one run ------------------------------------------------------------------
 
 
+def warm(*roots: Path) -> None:
+    """Read every file under ``roots``, so that a run finds them in the page cache.
+
+    Some virtual machines hand idle page cache back to the host within a
+    minute: a cold build then reads its posts from the virtual disk (on this
+    machine 3 s more at 50,000 posts), and the numbers depend on how long
+    ago the files were last touched. Both tools get the same treatment.
+    """
+    for root in roots:
+        if root.is_file():
+            root.read_bytes()
+            continue
+        for folder, _dirs, files in os.walk(root):
+            for name in files:
+                try:
+                    with open(os.path.join(folder, name), "rb") as handle:
+                        while handle.read(1 << 20):
+                            pass
+                except OSError:
+                    pass
+
+
 @dataclass
 class Run:
     label: str
@@ -489,6 +511,9 @@ def bench_size(n: int, args, feeds_cmd: list[str], feeds_args: list[str], hugo: 
             runs = []
             for _ in range(args.repeat):
                 prepare()
+                if not args.no_warm:
+                    # the posts, and what feeds keeps between runs (OUT, its cache)
+                    warm(*(p for p in work.iterdir() if p.name not in ("set-aside", "hugo", "hugo-cache")))
                 runs.append(measure(label, cmd, site, out, env))
                 r = runs[-1]
                 log(f"[{n}] {label}: {r.wall:.2f} s, rc {r.rc}, {r.written} written")
@@ -524,6 +549,8 @@ def bench_size(n: int, args, feeds_cmd: list[str], feeds_args: list[str], hugo: 
             runs = []
             for _ in range(args.repeat):
                 hugo_clear()
+                if not args.no_warm:
+                    warm(hsite)
                 runs.append(measure("hugo cold", hcmd, hsite, hsite / "public"))
                 log(f"[{n}] hugo cold: {runs[-1].wall:.2f} s, rc {runs[-1].rc}")
             r = best_of(runs)
@@ -573,6 +600,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the median wall time is shown (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary work directories (printed)")
     parser.add_argument("--no-hugo", action="store_true", help="do not compare with Hugo even if it is installed")
+    parser.add_argument("--no-warm", action="store_true",
+                        help="do not read the inputs into the page cache before each run (see warm())")
     parser.add_argument("--workdir", default=None, help="parent of the temporary work directories (default: the system temp dir)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
@@ -620,6 +649,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("hugo:    " + ("skipped (--no-hugo)" if args.no_hugo else "not on PATH (apt-get install hugo)"))
     print(f"repeat:  {args.repeat} (median wall; worst RSS)")
+    print("page cache: " + ("as found (--no-warm)" if args.no_warm else "inputs read just before each run"))
     print()
     print(table(results), end="")
     for res in results:
