@@ -132,7 +132,9 @@ def _read_bytes(
             chunks = []
             remaining = max_size + 1
             while remaining > 0:
-                wanted = min(remaining, max(before.st_size + 1, 65536))
+                # size + 1: one read gets a file that did not grow (a short read
+                # is its end) without allocating a big buffer for a small file
+                wanted = min(remaining, max(before.st_size + 1, 4096))
                 chunk = os.read(fd, wanted)
                 chunks.append(chunk)
                 remaining -= len(chunk)

@@ -52,6 +52,8 @@ _BLOCK_MARK = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d{1,9
 # second one by its leading "\n"), so text without them skips it.
 _MARK_FIRST_LINE = re.compile(r"[ \t]{0,3}(?:[#>*+-]|\d)")
 _MARK_LATER_LINE = re.compile(r"\n[ \t]{0,3}(?:[#>*+-]|\d)")
+# What _COMMENT, _AUTOLINK and _TAG each need somewhere: "<" before a letter, "/", "!", "?" or ">".
+_ANGLE = re.compile(r"<[A-Za-z/!?>]")
 _AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^<>\s]*)>|<>")
 # A tag starts with a letter, "/" + letter, "!" or "?" (so "a <1% b" stays text).
 _TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)(?:\s[^<>]*)?/?>|<[!?][^<>]*>")
@@ -71,13 +73,13 @@ def _drop_tag(match: re.Match[str]) -> str:
 def plain_text(markup: str) -> str:
     """Reduce a Markdown/HTML fragment to one line of plain text."""
     text = markup
-    if "<" in text:
+    if "<" in text and _ANGLE.search(text):  # ("a <2% b" has none)
         text = _COMMENT.sub("", text)
     if "[" in text:
         text = _IMAGE.sub(r"\1", text)
         text = _LINK.sub(r"\1", text)
         text = _REF_LINK.sub(r"\1", text)
-    if "<" in text:
+    if "<" in text and _ANGLE.search(text):  # (again: removing links may join "<" and a letter)
         text = _AUTOLINK.sub(lambda m: m.group(1) or "", text)
         text = _TAG.sub(_drop_tag, text)
     if "*" in text or "_" in text:

@@ -390,3 +390,134 @@ def test_encoded_path_check_in_two_steps_is_the_pattern(path):
     from feeds.urls import _ENCODED_PATH, _is_encoded_path
 
     assert _is_encoded_path(path) == (_ENCODED_PATH.fullmatch(path) is not None)
+
+
+# Each shortcut below is checked against the plain formulation it skips.
+
+ANGLE_PIECES = st.lists(
+    st.sampled_from(["<", ">", "<>", "<!--", "-->", "<b>", "</b>", "<2%", "< a", "<?x?>", "<http://a.example/>",
+                     "[", "](u)", "[<](u)", "a", "字", " ", "\n", "&amp;", "*", "`"]),
+    max_size=10,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(ANGLE_PIECES, st.text()))
+def test_plain_text_skips_tag_patterns_only_when_they_cannot_match(markup):
+    from feeds import text as text_module
+
+    # the angle check decides only whether the tag patterns run: with a
+    # pattern that always matches, plain_text must give the same
+    class Always:
+        def search(self, text):
+            return True
+
+    expected_module = text_module._ANGLE
+    got = text_module.plain_text(markup)
+    text_module._ANGLE = Always()
+    try:
+        assert got == text_module.plain_text(markup)
+    finally:
+        text_module._ANGLE = expected_module
+
+
+SLUG_PIECES = st.lists(st.sampled_from(["a", "Z", "9", "-", ".", "_", "~", "字", " ", "%", "/", "@"]), max_size=8).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(SLUG_PIECES, st.text()))
+def test_plain_title_shortcut_is_the_escaped_pretty_slug(slug):
+    from feeds.urls import _EXPANSIONS, _escape_path, _slugify_pretty
+
+    when = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    assert _EXPANSIONS["title"](when, slug, (), ".html") == _escape_path(_slugify_pretty(slug))
+
+
+SCRAPER_DATES = st.builds(
+    "{}-{}-{} {}:{}:{} {}{}{}".format,
+    st.sampled_from(["2024", "0999", "1000", "1001", "9998", "9999", "２０２４"]),
+    st.sampled_from(["01", "02", "12", "13", "00"]),
+    st.sampled_from(["01", "29", "30", "31", "00"]),
+    st.sampled_from(["00", "23", "24"]),
+    st.sampled_from(["00", "59", "60"]),
+    st.sampled_from(["00", "59", "60"]),
+    st.sampled_from(["+", "-"]),
+    st.sampled_from(["00", "08", "14", "23", "24", "99"]),
+    st.sampled_from(["00", "30", "59", "60", "99"]),
+)
+
+
+def _date_the_general_way(value, zone):
+    from feeds import dates
+
+    try:
+        return dates._from_match(dates._FAST.fullmatch(value), zone)
+    except (ValueError, OverflowError):
+        return "error"
+
+
+@settings(max_examples=500, deadline=None)
+@given(SCRAPER_DATES)
+def test_scraper_date_shortcut_is_the_general_parse(value):
+    from feeds.dates import DateError, to_datetime
+
+    zone = ZoneInfo("Asia/Shanghai")
+    try:
+        got = to_datetime(value, zone)
+    except DateError:
+        got = "error"
+    expected = _date_the_general_way(value, zone)
+    assert got == expected
+    if got != "error":
+        assert got.utcoffset() == expected.utcoffset() and got.isoformat() == expected.isoformat()
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+    st.one_of(
+        st.sampled_from([ZoneInfo("Asia/Shanghai"), ZoneInfo("America/New_York"), ZoneInfo("Europe/Dublin"), timezone.utc]),
+        st.timedeltas(min_value=timedelta(hours=-23, minutes=-59), max_value=timedelta(hours=23, minutes=59)).map(timezone),
+    ),
+)
+def test_fixed_shortcut_is_the_round_trip_through_utc(naive, zone):
+    from feeds.dates import MAX_YEAR, MIN_YEAR, DateError, fixed
+
+    aware = naive.replace(tzinfo=zone)
+
+    def by_utc():  # fixed() as it was written before its shortcut
+        offset = aware.utcoffset()
+        try:
+            utc = aware.astimezone(timezone.utc)
+        except OverflowError:
+            return "error"
+        dt = aware
+        if offset % timedelta(minutes=1):
+            dt, offset = utc, timedelta(0)
+        if not (MIN_YEAR <= dt.year <= MAX_YEAR and MIN_YEAR <= utc.year <= MAX_YEAR):
+            return "error"
+        return dt.replace(tzinfo=timezone(offset) if offset else timezone.utc, fold=0)
+
+    try:
+        got = fixed(aware)
+    except DateError:
+        got = "error"
+    expected = by_utc()
+    assert got == expected
+    if got != "error":
+        assert (got.isoformat(), got.fold, got.tzinfo) == (expected.isoformat(), expected.fold, expected.tzinfo)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["", " ", "\t", "---", "--- ", "----", "...", ".. .", "a: b", "text", "\f", "\u00a0"]), max_size=10))
+def test_split_shortcut_is_the_line_by_line_split(lines):
+    from feeds import fm
+
+    text = "\n".join(lines)
+    got = fm.split(text)
+    saved = fm._USUAL
+    fm._USUAL = re.compile(r"(?!)")  # never matches: the loop does it all
+    try:
+        assert got == fm.split(text)
+    finally:
+        fm._USUAL = saved
