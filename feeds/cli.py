@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 import sys
@@ -316,6 +317,10 @@ class _progress:
 
 
 def main() -> None:
+    # A build makes hundreds of thousands of small objects that live to its end
+    # and form no cycles (posts, their strings and dates): collecting cycles
+    # every 700 new objects, Python's default, costs a cold build about 7 %.
+    gc.set_threshold(20_000, 20, 10)
     try:
         app(prog_name="feeds")
     except KeyboardInterrupt:

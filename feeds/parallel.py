@@ -96,11 +96,15 @@ def _spread(
             report(shown + len(chunk))
         return
 
+    import gc
     import multiprocessing
     from concurrent.futures.process import BrokenProcessPool
 
     done: list[list | None] = [None] * len(chunks)
     claims = _CLAIMS = multiprocessing.get_context("fork").Array("b", len(chunks))  # all 0: none taken
+    # Forked workers share this process's pages until they write to them, and a
+    # collection writes to every object it visits: frozen objects are never visited.
+    gc.freeze()
     try:
         with _pool(jobs - 1) as pool:  # (the workers are forked at the first submit, after _CLAIMS is set)
             futures = [pool.submit(_run_claimed, index, remote, chunk) for index, chunk in enumerate(chunks)]
@@ -135,6 +139,7 @@ def _spread(
                 else:
                     take(done[index], False)
     finally:
+        gc.unfreeze()
         _CLAIMS = None
 
 
