@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from datetime import datetime, timedelta, timezone
 
 from feeds.model import FeedSpec, Post, Problem, Severity, Stub
@@ -65,32 +66,49 @@ def group(
     ``only``, just the specs of those (kind, slug) keys are made, identical
     to the ones a full grouping gives.
     """
-    ordered = sorted(posts, key=order_key)
+    # order_key's order, by two sorts on attributes: by URL, then newest first
+    # (a stable sort keeps the URL order of posts of the same instant)
+    ordered = sorted(posts, key=_URL)
+    ordered.sort(key=_DATE, reverse=True)
     specs = []
     if only is None or ("all", "") in only:
         specs.append(_spec("all", "", ordered, limit))
-    for kind in ("category", "tag"):
-        members: dict[str, list[Post]] = {}
-        spellings: dict[str, Counter[str]] = {}
-        for post in ordered:
-            names = post.categories if kind == "category" else post.tags
-            if not names:
-                continue
-            seen: set[str] = set()
-            for name in names:
-                slug = slugify(name)
-                if only is not None and (kind, slug) not in only:
-                    continue
-                counts = spellings.get(slug)
-                if counts is None:
-                    counts = spellings[slug] = Counter()
-                counts[name] += 1
-                if slug not in seen:
-                    seen.add(slug)
-                    members.setdefault(slug, []).append(post)
-        for slug in sorted(members):
-            specs.append(_spec(kind, slug, members[slug], limit, spellings[slug]))
+    for kind, names_of in (("category", _CATEGORIES), ("tag", _TAGS)):
+        # each name's posts (as positions in ``ordered``), then names to slugs
+        # once each: a few thousand names, not one slug per post and name
+        by_name: dict[str, list[int]] = {}
+        repeats: Counter[str] = Counter()  # a name a post gives twice counts twice
+        for position, post in enumerate(ordered):
+            for name in names_of(post):
+                found = by_name.get(name)
+                if found is None:
+                    by_name[name] = [position]
+                elif found[-1] != position:
+                    found.append(position)
+                else:
+                    repeats[name] += 1
+        names_by_slug: dict[str, list[str]] = {}
+        for name in by_name:
+            slug = slugify(name)
+            if only is None or (kind, slug) in only:
+                names_by_slug.setdefault(slug, []).append(name)
+        for slug in sorted(names_by_slug):
+            names = names_by_slug[slug]
+            if len(names) == 1:
+                positions = by_name[names[0]]
+            else:  # spellings of one slug ("A股", "a股"): a post with both is in once
+                positions = sorted(set().union(*(by_name[name] for name in names)))
+            if limit > 0:
+                positions = positions[:limit]
+            spellings = Counter({name: len(by_name[name]) + repeats[name] for name in names})
+            specs.append(_spec(kind, slug, [ordered[i] for i in positions], limit, spellings))
     return specs
+
+
+_URL = attrgetter("url")
+_DATE = attrgetter("date")
+_CATEGORIES = attrgetter("categories")
+_TAGS = attrgetter("tags")
 
 
 def _spec(kind: str, slug: str, posts: list, limit: int, spellings: Counter[str] | None = None) -> FeedSpec:
