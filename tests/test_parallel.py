@@ -23,6 +23,15 @@ def _here(chunk):
     return [(item, os.getpid()) for item in chunk]
 
 
+def _here_once_a_worker_started(chunk):
+    # on a loaded machine a worker may start late, and this process would do
+    # every chunk: wait (a while) until a worker has taken the first one
+    deadline = time.monotonic() + 30
+    while not parallel._CLAIMS[0] and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return _here(chunk)
+
+
 def test_spread_does_each_chunk_once_in_order_and_shares_it():
     chunks = [[n, n + 0.5] for n in range(30)]
     taken = []
@@ -31,7 +40,7 @@ def test_spread_does_each_chunk_once_in_order_and_shares_it():
         2,
         chunks,
         _in_worker,
-        _here,
+        _here_once_a_worker_started,
         lambda rows, from_worker: taken.append((rows, from_worker)),
         meanwhile=lambda: meanwhile.append(True),
     )
