@@ -38,6 +38,9 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=20)
     args = parser.parse_args()
 
+    from feeds.cli import tune_gc
+
+    tune_gc()  # as `feeds build` runs
     from feeds.build import _tasks, _visible, site_info
     from feeds.cache import _post_columns
     from feeds.config import load
