@@ -20,6 +20,8 @@ import hashlib
 import marshal
 import os
 import zlib
+from bisect import bisect_left
+from operator import eq, itemgetter
 from pathlib import Path
 from stat import S_ISDIR, S_ISLNK
 from typing import NamedTuple
@@ -44,6 +46,7 @@ class Listing(NamedTuple):
 
 
 POST_SUFFIXES = (".md", ".markdown")
+_DISPLAY = itemgetter(0)
 
 
 def discover(sources: tuple[Path, ...], problems: list[Problem] | None = None) -> list[tuple[str, str]]:
@@ -88,7 +91,7 @@ def list_files(sources: tuple[Path, ...], problems: list[Problem]) -> Listing:
             found, cuts = [], set()
             prefix = os.path.join(top, "")
             _collect(top, shown(prefix), found, cuts, problems)
-            found.sort()  # by display path: within one source, the order of the paths below it
+            found.sort(key=_DISPLAY)  # by display path: within one source, the order of the paths below it
             found = _distinct(found, problems)
             low = shown(prefix)
             high = low[:-1] + chr(ord(low[-1]) + 1)  # "dir/" -> "dir0": above all of "dir/..."
@@ -104,6 +107,10 @@ def _distinct(rows: list[Row], problems: list[Problem]) -> list[Row]:
     spelled with those very characters can do that; everything is keyed by the
     display path, so the second one is left out, with an error.
     """
+    shown_as = [row[0] for row in rows]
+    if not any(map(eq, shown_as[1:], shown_as[:-1])):  # (the usual case, checked in one C loop)
+        return rows
+    rows = sorted(rows)  # equal display paths: in the order of their paths (the first one is kept)
     clash = [i for i in range(1, len(rows)) if rows[i][0] == rows[i - 1][0] and rows[i][1] != rows[i - 1][1]]
     if not clash:
         return rows
@@ -141,7 +148,7 @@ def _collect(directory: str, display: str, into: list[Row], cuts: set[str], prob
         for name in names:
             if name.startswith("."):
                 continue
-            if name.lower().endswith(suffixes):
+            if name.endswith(suffixes) or name.lower().endswith(suffixes):
                 path = base + name
                 try:
                     encoded = name.encode("utf-8")
@@ -184,7 +191,11 @@ def _unlistable(display: str, exc: OSError) -> Problem:
 def _chunks(rows: list[Row], cuts: set[str], offset: int, low: str, high: str) -> list[Chunk]:
     """The chunks of one source's rows (which start at ``offset`` in the listing),
     covering [low, high); one empty chunk for a source without files."""
-    starts = [0, *(index for index, row in enumerate(rows) if index and row[0] in cuts)] if cuts else [0]
+    starts = [0]
+    if cuts:  # where each cut is among the sorted display paths
+        shown_as = [row[0] for row in rows]
+        at = {i for cut in cuts if 0 < (i := bisect_left(shown_as, cut)) < len(rows) and shown_as[i] == cut}
+        starts += sorted(at)
     ends = [*starts[1:], len(rows)]
     return [
         Chunk(rows[a][0] if a else low, rows[b][0] if b < len(rows) else high, offset + a, offset + b)

@@ -521,3 +521,19 @@ def test_split_shortcut_is_the_line_by_line_split(lines):
         assert got == fm.split(text)
     finally:
         fm._USUAL = saved
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="ab/字.", min_size=1, max_size=6), max_size=30, unique=True), st.data())
+def test_chunk_starts_found_by_bisection_are_the_cut_rows(names, data):
+    from feeds.listing import Chunk, _chunks
+
+    rows = [(f"src/{name}", f"src/{name}", 1, 2, 3) for name in sorted(names)]
+    cuts = set(data.draw(st.lists(st.sampled_from([row[0] for row in rows] + ["src/gone", "src/"]), max_size=8)) if rows else [])
+    starts = [0, *(index for index, row in enumerate(rows) if index and row[0] in cuts)]  # the plain way
+    ends = [*starts[1:], len(rows)]
+    expected = [
+        Chunk(rows[a][0] if a else "src/", rows[b][0] if b < len(rows) else "src0", 10 + a, 10 + b)
+        for a, b in zip(starts, ends)
+    ]
+    assert _chunks(rows, cuts, 10, "src/", "src0") == expected
