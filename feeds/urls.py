@@ -219,8 +219,9 @@ _EXPANSIONS = {
 }
 _EXPANSIONS["categories"] = lambda d, s, c, e: _escaped_categories(c)
 # A slug that :title and the escaping leave as it is (the scraper's numeric ids):
-# no character either would change, no "-" at either end.
-_PLAIN_TITLE = re.compile(r"[A-Za-z0-9.](?:[A-Za-z0-9.-]*[A-Za-z0-9.])?")
+# no character either would change, no "-" at either end and no "--" (slugify
+# makes any run of "-" one).
+_PLAIN_TITLE = re.compile(r"[A-Za-z0-9.]+(?:-[A-Za-z0-9.]+)*")
 _EXPANSIONS["title"] = lambda d, s, c, e: s if _PLAIN_TITLE.fullmatch(s) else _escape_path(_slugify_pretty(s))
 
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import feedparser
 import yaml
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -426,6 +426,10 @@ SLUG_PIECES = st.lists(st.sampled_from(["a", "Z", "9", "-", ".", "_", "~", "字"
 
 @settings(max_examples=500, deadline=None)
 @given(st.one_of(SLUG_PIECES, st.text()))
+@example("a--a")  # found by this test: slugify makes a run of "-" one
+@example("-a")
+@example("a-")
+@example("")
 def test_plain_title_shortcut_is_the_escaped_pretty_slug(slug):
     from feeds.urls import _EXPANSIONS, _escape_path, _slugify_pretty
 

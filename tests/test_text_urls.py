@@ -295,6 +295,16 @@ def test_permalink_uses_the_posts_own_offset_not_utc():
 
 
 @pytest.mark.parametrize(
+    ("slug", "expected"),
+    [("a--b", "a-b"), ("a---b-", "a-b"), ("-a.b", "a.b"), ("2021-rate cut", "2021-rate-cut")],
+)
+def test_title_slug_makes_each_run_of_dashes_one_as_jekyll_does(slug, expected):
+    # Jekyll's slugify (pretty mode) replaces a run of "-" with one and trims both ends.
+    path = expand_permalink("/:title/", date=datetime(2021, 12, 8, tzinfo=CST), slug=slug, categories=())
+    assert path == f"/{expected}/"
+
+
+@pytest.mark.parametrize(
     ("categories", "expected_prefix"),
     [
         (("EMNews",), "/emnews/"),
