@@ -33,6 +33,7 @@ import pytest
 from lxml import etree
 
 from conftest import EXAMPLE, NOW, settings_for
+from feeds import cache as cache_module
 from feeds import parallel
 from feeds.build import build
 from feeds.lock import LOCK_NAME, OutputLock
@@ -480,6 +481,31 @@ def test_deleting_the_cache_changes_no_byte(site, tmp_path):
     assert report.written == []
     assert whole_tree(out) == before
     assert cache.exists()  # made again
+
+
+def test_a_cache_filled_in_bulk_has_its_url_index_and_finds_duplicates(site, tmp_path, monkeypatch):
+    """A cold build fills the empty cache in bulk (the URL index made after the rows);
+    the index is there, and a new post with an old post's permalink is still
+    noticed by the next, incremental build."""
+    monkeypatch.setattr(cache_module, "BULK_ROWS", 1)  # the example site is small
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    site.write(site.extra / "2025-12-01-story.md",
+               post_text("Second source copy", datetime(2025, 12, 1, tzinfo=CST), ["markets"], ["bonds"],
+                         "Second.", permalink="/news/story.html"))
+    build(site.settings(out, cache), NOW)
+    with sqlite3.connect(cache) as db:
+        indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        plan = " ".join(row[-1] for row in db.execute(
+            "EXPLAIN QUERY PLAN SELECT path FROM files WHERE url = ?", ("https://example.org/news/story.html",)))
+    assert "files_url" in indexes
+    assert "files_url" in plan
+    site.write(site.posts / "_posts" / "2025-12-02-story.md",
+               post_text("First source copy", datetime(2025, 12, 2, tzinfo=CST), ["markets"], ["AI"],
+                         "First.", permalink="/news/story.html"))
+    build(site.settings(out, cache), NOW)
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold", "a duplicate added after a bulk fill")
+    assert "Second source copy" not in entry_titles(out / "tags/bonds/atom.xml")
 
 
 OTHER_OPTIONS = {
