@@ -137,64 +137,135 @@ def _plain_tag(value: str) -> str:
     return _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
 
 
+_NOT_SIMPLE = object()  # a value the fast path leaves to YAML
+_BLOCK_ITEM = re.compile(r"( *)- +(.*)")
+_FLOW_BAD = frozenset(",[]{}:#")  # what may end or nest a plain scalar in a [..] list: left to YAML
+
+
 def parse_simple(front: str) -> dict | None:
-    """Flat front matter read exactly as YAML would, or None when it is not that simple."""
+    """Flat front matter read exactly as YAML would, or None when it is not that simple.
+
+    Flat means ``key: scalar`` lines, ``key: [a, b]`` lists of scalars,
+    ``key:`` followed by ``- scalar`` lines, and comment lines.
+    """
     if _NON_PRINTABLE.search(front):
         return None
     meta: dict[str, object] = {}
     line_match = _SIMPLE_LINE.fullmatch
+    items: list | None = None  # the block list of the last "key:" line, once it has an item
+    open_key: str | None = None  # the last key, if its line had no value (a block list may follow)
+    indent = -1  # the indentation of that list's "- "
     for line in front.split("\n"):
         if not line or line.isspace():
             continue
         match = line_match(line)
         if match is None:
-            return None
+            if line.lstrip(" ")[:1] == "#":
+                continue  # a comment line
+            item = _BLOCK_ITEM.fullmatch(line) if open_key is not None else None
+            if item is None:
+                return None
+            spaces, text = item.groups()
+            if indent < 0:
+                indent = len(spaces)
+                items = meta[open_key] = []
+            elif len(spaces) != indent:
+                return None
+            text = text.rstrip(" ")
+            value = _simple_scalar(text, False) if text else _NOT_SIMPLE  # ("- " alone: left to YAML)
+            if value is _NOT_SIMPLE:
+                return None
+            assert items is not None
+            items.append(value)
+            continue
         key, value = match.groups()
         value = value.rstrip(" ") if value else ""
         if len(key) <= 5 and key.lower() in _RESERVED_KEYS:
             return None
+        open_key, indent = None, -1
         if not value:
             meta[key] = None
+            open_key = key
             continue
         first = value[0]
-        if first == '"':
-            inner = value[1:-1]
-            if len(value) < 2 or value[-1] != '"' or '"' in inner or "\\" in inner:
+        if first == "[":
+            found = _flow_list(value)
+            if found is None:
                 return None
-            meta[key] = inner
-        elif first == "'":
-            inner = value[1:-1]
-            if len(value) < 2 or value[-1] != "'" or "'" in inner:
-                return None
-            meta[key] = inner
-        elif first in _PLAIN_START_BAD or ": " in value or " #" in value or value.endswith(":") or "\t" in value:
+            meta[key] = found
+            continue
+        found = _simple_scalar(value, True)
+        if found is _NOT_SIMPLE:
             return None
-        elif first.isdigit() and (stamp := _DATE_TIME.fullmatch(value)) is not None:
-            # the scraper's dates, unique in every post (so never in _plain_tag's cache):
-            # with " +0800" YAML takes them as text; without, as a naive timestamp
-            if stamp.group(7):
-                meta[key] = value
-            else:
-                try:
-                    meta[key] = datetime(*map(int, stamp.group(1, 2, 3, 4, 5, 6)))
-                except ValueError:
-                    meta[key] = value  # "2024-02-30 ...": YAML would fail; the date check reports it
-        elif first not in _IMPLICIT and None not in _IMPLICIT:
-            meta[key] = value  # no implicit YAML type starts with this character: text
-        else:
-            tag = _plain_tag(value)
-            if tag == _STR_TAG:
-                meta[key] = value
-            elif tag not in _CONSTRUCTOR.yaml_constructors:
-                return None  # "=", "<<": let YAML itself say what they are
-            else:
-                node = yaml.ScalarNode(tag, value)
-                try:
-                    meta[key] = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, node)
-                except (ValueError, OverflowError):
-                    meta[key] = value  # "2024-02-30": YAML would fail; the date check reports it
-
+        meta[key] = found
     return meta
+
+
+def _flow_list(value: str) -> list | None:
+    """``[a, b, "c"]``: a one-line list of scalars (no nesting, quotes holding no comma)."""
+    if value[-1] != "]":
+        return None
+    inner = value[1:-1]
+    if not inner.strip(" "):
+        return [] if "\t" not in inner else None
+    found = []
+    for part in inner.split(","):
+        text = part.strip(" ")
+        if not text or "\t" in text:
+            return None  # "[a, , b]", "[a,]" or tabs: left to YAML
+        first = text[0]
+        if first in "\"'":
+            if text[-1] != first or len(text) < 2:
+                return None  # a quoted item with a comma in it was cut in two
+        elif first in _PLAIN_START_BAD or not _FLOW_BAD.isdisjoint(text):
+            return None
+        item = _simple_scalar(text, False)
+        if item is _NOT_SIMPLE:
+            return None
+        found.append(item)
+    return found
+
+
+def _simple_scalar(value: str, top: bool) -> object:
+    """One scalar as YAML types it, or _NOT_SIMPLE. ``value`` is stripped and not empty.
+
+    At the top level (``top``), a timestamp YAML cannot construct
+    ("2024-02-30 10:00:00") is kept as text, for the date check to report; in a
+    list it is left to YAML.
+    """
+    first = value[0]
+    if first == '"':
+        inner = value[1:-1]
+        if len(value) < 2 or value[-1] != '"' or '"' in inner or "\\" in inner:
+            return _NOT_SIMPLE
+        return inner
+    if first == "'":
+        inner = value[1:-1]
+        if len(value) < 2 or value[-1] != "'" or "'" in inner:
+            return _NOT_SIMPLE
+        return inner
+    if first in _PLAIN_START_BAD or ": " in value or " #" in value or value.endswith(":") or "\t" in value:
+        return _NOT_SIMPLE
+    if first.isdigit() and (stamp := _DATE_TIME.fullmatch(value)) is not None:
+        # the scraper's dates, unique in every post (so never in _plain_tag's cache):
+        # with " +0800" YAML takes them as text; without, as a naive timestamp
+        if stamp.group(7):
+            return value
+        try:
+            return datetime(*map(int, stamp.group(1, 2, 3, 4, 5, 6)))
+        except ValueError:
+            return value if top else _NOT_SIMPLE  # "2024-02-30 ...": YAML would fail
+    if first not in _IMPLICIT and None not in _IMPLICIT:
+        return value  # no implicit YAML type starts with this character: text
+    tag = _plain_tag(value)
+    if tag == _STR_TAG:
+        return value
+    if tag not in _CONSTRUCTOR.yaml_constructors:
+        return _NOT_SIMPLE  # "=", "<<": let YAML itself say what they are
+    try:
+        return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, value))
+    except (ValueError, OverflowError):
+        return value if top else _NOT_SIMPLE  # "2024-02-30": YAML would fail; the date check reports it
 
 
 def _kind(value: object) -> str:
