@@ -12,6 +12,10 @@ and send back only small values (parsed posts as tuples, file names).
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -31,7 +35,48 @@ def _pool(jobs: int):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+    return ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+PARENT_POLL_S = 0.2
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a new worker: end when the build's process ends, however it ends.
+
+    A build killed with SIGKILL cannot stop its workers, and a worker left
+    behind would wait forever on its queue, still holding the output
+    directory's lock (which it inherited) and the build's stdout: every later
+    build would wait for the lock and give up. On Linux the kernel kills the
+    worker with its parent; elsewhere a thread watches for the parent to go.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            _watch_parent(parent)
+    else:
+        _watch_parent(parent)
+    if os.getppid() != parent:  # the parent ended before the above took effect
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="feeds-parent-watch", daemon=True).start()
 
 
 def _chunks(items: Sequence, jobs: int) -> list[Sequence]:

@@ -787,6 +787,60 @@ def test_killed_build_leaves_whole_files_and_the_next_build_is_right(big_site, t
     assert temp_files(out) == []
 
 
+def _children(pid: int) -> set[int]:
+    found = set()
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                found |= {int(child) for child in (task / "children").read_text().split()}
+            except (FileNotFoundError, ProcessLookupError):
+                pass  # a thread that has just ended
+    except FileNotFoundError:
+        pass  # the build has ended
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the workers in /proc (Linux)")
+@pytest.mark.parametrize("stage", ["reading", "rendering"])
+def test_workers_of_a_killed_build_end_with_it_and_free_the_lock(tmp_path, stage):
+    """A build killed with SIGKILL while its workers read or render leaves no
+    worker behind: one left would hold the lock (and the build's stdout) for
+    ever, and every later build would give up waiting (exit 3)."""
+    site = Site(tmp_path / "site", example=False)
+    rng = random.Random(3)
+    for n in range(1200):  # enough files and feeds for a worker in each stage
+        site.new_post(rng, categories=[f"c{n % 7}"], tags=[f"t{n % 90}"], summary="A summary. " * 30)
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    proc = popen_cli(site.cli_args(out, cache, "--jobs", "2", "--limit", "0"), tmp_path)
+    workers: set[int] = set()
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        workers |= _children(proc.pid)
+        if workers and (stage == "reading" or next(out.rglob("*.xml"), None)):
+            break
+        time.sleep(0.002)
+    assert proc.poll() is None and workers, f"the build ended before it could be killed while {stage}"
+    _kill(proc)
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not any(_alive(pid) for pid in workers), "a worker outlived its killed build"
+    started = time.monotonic()
+    report = build(site.settings(out, cache, limit=0, wait=5), NOW)
+    assert time.monotonic() - started < 5  # the lock was free
+    assert not report.problems, [str(p) for p in report.problems]
+    cold_build(site.settings(tmp_path / "cold", limit=0), NOW)
+    assert_like_cold(out, tmp_path / "cold", f"killed while {stage}")
+
+
 @pytest.mark.parametrize("when", ["before-start", "after-finish"])
 def test_build_killed_before_it_starts_or_after_it_ends(site, tmp_path, when):
     out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
