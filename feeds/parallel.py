@@ -56,16 +56,21 @@ def _die_with_parent(parent: int) -> None:
     build would wait for the lock and give up. On Linux the kernel kills the
     worker with its parent; elsewhere a thread watches for the parent to go.
     """
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-            _watch_parent(parent)
-    else:
+    if not (sys.platform.startswith("linux") and _kill_me_with_parent()):
         _watch_parent(parent)
     if os.getppid() != parent:  # the parent ended before the above took effect
         os._exit(1)
+
+
+def _kill_me_with_parent() -> bool:
+    """Ask Linux to send this process SIGKILL when its parent ends; False if it cannot."""
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (ImportError, OSError, AttributeError):  # a Python without ctypes, a libc without prctl
+        return False
+    return prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
 
 
 def _watch_parent(parent: int) -> None:

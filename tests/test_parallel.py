@@ -147,3 +147,43 @@ def test_a_killed_worker_is_a_one_line_error_with_exit_4(tmp_path):
     )
     assert again.returncode == 0, again.stderr
     assert not list(out.rglob(".feeds-tmp-*"))
+
+
+ORPHAN_SCRIPT = """
+import os, sys, time
+from feeds import parallel
+if sys.argv[1] == "watch":
+    parallel._kill_me_with_parent = lambda: False  # as where prctl is missing: the watching thread
+with parallel._pool(1) as pool:
+    print(pool.submit(os.getpid).result(), flush=True)  # the worker's pid
+    pool.submit(time.sleep, 60)
+    time.sleep(60)  # killed here by the test
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="looks the worker up in /proc")
+@pytest.mark.parametrize("how", ["prctl", "watch"])
+def test_a_worker_ends_soon_after_its_parent_is_killed(tmp_path, how):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN_SCRIPT, how], stdout=subprocess.PIPE, text=True, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(parallel.__file__).parents[1])},
+    )
+    try:
+        worker = int(proc.stdout.readline())
+        assert not _gone(worker)
+        proc.kill()
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while not _gone(worker) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _gone(worker), "the worker outlived its killed parent"
+    finally:
+        proc.kill()
+        proc.stdout.close()
