@@ -207,18 +207,14 @@ def _flow_list(value: str) -> list | None:
         return None
     inner = value[1:-1]
     if not inner.strip(" "):
-        return [] if "\t" not in inner else None
+        return []
     found = []
     for part in inner.split(","):
         text = part.strip(" ")
-        if not text or "\t" in text:
-            return None  # "[a, , b]", "[a,]" or tabs: left to YAML
-        first = text[0]
-        if first in "\"'":
-            if text[-1] != first or len(text) < 2:
-                return None  # a quoted item with a comma in it was cut in two
-        elif first in _PLAIN_START_BAD or not _FLOW_BAD.isdisjoint(text):
-            return None
+        if not text:
+            return None  # "[a, , b]", "[a,]": left to YAML
+        if text[0] not in "\"'" and not _FLOW_BAD.isdisjoint(text):
+            return None  # (a quoted item cut in two at a comma is no whole quoted scalar either)
         item = _simple_scalar(text, False)
         if item is _NOT_SIMPLE:
             return None

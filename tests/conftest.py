@@ -29,6 +29,15 @@ def settings_for(*sources: Path, out: Path, cwd: Path | None = None, **flags):
     return load(flags, cwd or Path.cwd())
 
 
+def process_ended(pid: int) -> bool:
+    """Whether a process has ended (gone, or a zombie nobody has reaped); Linux /proc."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state == "Z"
+
+
 def split_front(text: str) -> tuple[dict, str]:
     """An independent front-matter reader for expectations: (raw string values, body)."""
     import yaml

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from conftest import EXAMPLE, NOW, settings_for
+from conftest import EXAMPLE, NOW, process_ended, settings_for
 from feeds import cache as cache_module
 from feeds import parallel
 from feeds.build import build
@@ -800,14 +800,6 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the workers in /proc (Linux)")
 @pytest.mark.parametrize("stage", ["reading", "rendering"])
 def test_workers_of_a_killed_build_end_with_it_and_free_the_lock(tmp_path, stage):
@@ -830,9 +822,9 @@ def test_workers_of_a_killed_build_end_with_it_and_free_the_lock(tmp_path, stage
     assert proc.poll() is None and workers, f"the build ended before it could be killed while {stage}"
     _kill(proc)
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+    while not all(map(process_ended, workers)) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert not any(_alive(pid) for pid in workers), "a worker outlived its killed build"
+    assert all(map(process_ended, workers)), "a worker outlived its killed build"
     started = time.monotonic()
     report = build(site.settings(out, cache, limit=0, wait=5), NOW)
     assert time.monotonic() - started < 5  # the lock was free

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE
+from conftest import EXAMPLE, process_ended
 from feeds import parallel
 
 
@@ -161,13 +161,6 @@ with parallel._pool(1) as pool:
 """
 
 
-def _gone(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="looks the worker up in /proc")
 @pytest.mark.parametrize("how", ["prctl", "watch"])
 def test_a_worker_ends_soon_after_its_parent_is_killed(tmp_path, how):
@@ -177,13 +170,13 @@ def test_a_worker_ends_soon_after_its_parent_is_killed(tmp_path, how):
     )
     try:
         worker = int(proc.stdout.readline())
-        assert not _gone(worker)
+        assert not process_ended(worker)
         proc.kill()
         proc.wait(timeout=10)
         deadline = time.monotonic() + 5
-        while not _gone(worker) and time.monotonic() < deadline:
+        while not process_ended(worker) and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert _gone(worker), "the worker outlived its killed parent"
+        assert process_ended(worker), "the worker outlived its killed parent"
     finally:
         proc.kill()
         proc.stdout.close()
