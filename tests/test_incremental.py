@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from conftest import EXAMPLE, NOW, process_ended, settings_for
+from conftest import EXAMPLE, NOW, parse, process_ended, settings_for
 from feeds import cache as cache_module
 from feeds import parallel
 from feeds.build import build
@@ -506,6 +506,14 @@ def test_a_cache_filled_in_bulk_has_its_url_index_and_finds_duplicates(site, tmp
     cold_build(site.settings(tmp_path / "cold"), NOW)
     assert_like_cold(out, tmp_path / "cold", "a duplicate added after a bulk fill")
     assert "Second source copy" not in entry_titles(out / "tags/bonds/atom.xml")
+    for fmt in ("atom", "rss"):  # as a reader sees it: the first source's copy, once, under its permalink
+        for feed in (f"tags/{slugify('AI')}/{fmt}.xml", f"{fmt}.xml"):
+            parsed = parse(out / feed)
+            assert not parsed.bozo, (feed, parsed.get("bozo_exception"))
+            copies = [e for e in parsed.entries if e.id.endswith("/news/story.html")]
+            assert [e.title for e in copies] == ["First source copy"], feed
+            assert copies[0].published_parsed[:6] == (2025, 12, 1, 16, 0, 0)  # (in UTC)
+            assert copies[0].published.endswith(("+08:00", "+0800"))  # in its own offset
 
 
 OTHER_OPTIONS = {
