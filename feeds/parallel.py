@@ -97,12 +97,31 @@ def _chunks(items: Sequence, jobs: int) -> list[Sequence]:
 _CLAIMS = None
 
 
-def _claim(claims, index: int) -> bool:
-    with claims.get_lock():
+CLAIM_WAIT_S = 0.5
+
+
+def _claim(claims, index: int, broken: Callable[[], bool] | None = None) -> bool:
+    """Take chunk ``index`` unless someone has. ``broken`` (in this process) says
+    whether the pool has lost a worker: the pool then kills the other workers,
+    and one killed while it held the flags' lock leaves it held for ever."""
+    lock = claims.get_lock()
+    while not lock.acquire(timeout=CLAIM_WAIT_S):
+        if broken is not None and broken():
+            raise _killed()
+    try:
         if claims[index]:
             return False
         claims[index] = 1
         return True
+    finally:
+        lock.release()
+
+
+def _killed() -> FeedsError:
+    return FeedsError(
+        "a worker process was killed before it finished (by the system, for lack of memory?);"
+        " no file was left half-written; run again, perhaps with fewer --jobs"
+    )
 
 
 def _run_claimed(index: int, remote: Callable[[Sequence], list], chunk: Sequence) -> list | None:
@@ -157,30 +176,38 @@ def _spread(
     gc.freeze()
     try:
         with _pool(jobs - 1) as pool:  # (the workers are forked at the first submit, after _CLAIMS is set)
-            futures = [pool.submit(_run_claimed, index, remote, chunk) for index, chunk in enumerate(chunks)]
+            futures = []
+            for index, chunk in enumerate(chunks):
+                try:
+                    futures.append(pool.submit(_run_claimed, index, remote, chunk))
+                except BrokenProcessPool as exc:  # a worker died before all were handed out
+                    raise _killed() from exc
+
+            def broken() -> bool:
+                return any(f.done() and isinstance(f.exception(), BrokenProcessPool) for f in futures)
+
             here = 0
             try:
                 if meanwhile:
                     meanwhile()
                 for index in range(len(chunks) - 1, -1, -1):
-                    if not _claim(claims, index):
+                    if not _claim(claims, index, broken):
                         break  # a worker has it; the ones before it are the workers'
                     done[index] = local(chunks[index])
                     here += len(chunks[index])
                     report(here + sum(len(c) for c, f, d in zip(chunks, futures, done) if d is None and f.done()))
             except BaseException:
-                with claims.get_lock():
+                lock = claims.get_lock()
+                if lock.acquire(timeout=CLAIM_WAIT_S):  # (not held for ever by a killed worker)
                     claims[:] = bytes([1]) * len(chunks)  # the workers skip what nobody has started
+                    lock.release()
                 raise
             from_workers = 0
             for index, future in enumerate(futures):
                 try:
                     result = future.result()  # None when this process did the chunk; raises if a worker failed
                 except BrokenProcessPool as exc:  # killed, not failed: an exception would come as itself
-                    raise FeedsError(
-                        "a worker process was killed before it finished (by the system, for lack of memory?);"
-                        " no file was left half-written; run again, perhaps with fewer --jobs"
-                    ) from exc
+                    raise _killed() from exc
                 if done[index] is None:
                     assert result is not None
                     take(result, True)

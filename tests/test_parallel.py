@@ -89,6 +89,26 @@ def test_a_dead_worker_fails_the_run_and_nothing_hangs(jobs):
     assert "worker process was killed" in done.stderr, done.stderr[-2000:]
 
 
+def _worker_dies_holding_the_claims_lock(chunk):
+    parallel._CLAIMS.get_lock().acquire()  # as a worker the pool kills inside _claim()
+    os._exit(1)
+
+
+def _spread_with_the_claims_lock_left_held() -> None:
+    chunks = [[n] for n in range(40)]
+    slow_here = lambda chunk: time.sleep(0.05) or list(chunk)  # noqa: E731 - a worker takes a chunk meanwhile
+    parallel._spread(2, chunks, _worker_dies_holding_the_claims_lock, slow_here, lambda rows, from_worker: None)
+
+
+def test_a_worker_killed_holding_the_claims_lock_fails_the_run_and_nothing_hangs():
+    code = "import test_parallel as t; t._spread_with_the_claims_lock_left_held()"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0
+    assert "worker process was killed" in done.stderr, done.stderr[-2000:]
+
+
 def _slow_worker(chunk):
     with open(os.environ["FEEDS_TEST_RUNS"], "a") as runs:
         runs.write(f"{chunk[0]}\n")
