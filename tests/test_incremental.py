@@ -516,6 +516,32 @@ def test_a_cache_filled_in_bulk_has_its_url_index_and_finds_duplicates(site, tmp
             assert copies[0].published.endswith(("+08:00", "+0800"))  # in its own offset
 
 
+
+def test_remembered_problems_are_reported_again_and_found_through_their_index(site, tmp_path):
+    """Every run reports the problems of the files it did not read again; the
+    cache finds them through a partial index (a no-change run must not read
+    the whole table for them), and a fixed file's problem is gone from it."""
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    warned = site.write(
+        site.posts / "_posts" / "2024-07-01-warned.md",
+        "---\ntitle: Warned\ndate: 2024-07-01 08:00:00 +0800\nsummary: [not, text]\n---\n\nBody.\n",
+    )
+    first = [str(p) for p in build(site.settings(out, cache), NOW).problems]
+    assert any("2024-07-01-warned.md" in p and "summary is a list" in p for p in first), first
+    again = build(site.settings(out, cache), NOW)
+    assert again.written == [] and [str(p) for p in again.problems] == first
+    with sqlite3.connect(cache) as db:
+        plan = " ".join(row[-1] for row in db.execute(
+            "EXPLAIN QUERY PLAN SELECT path, problems FROM files WHERE problems IS NOT NULL"))
+        assert "files_problems" in plan, plan
+        assert [path for (path,) in db.execute("SELECT path FROM files INDEXED BY files_problems"
+                                                " WHERE problems IS NOT NULL")] == [str(warned)]
+    db.close()
+    site.write(warned, "---\ntitle: Warned\ndate: 2024-07-01 08:00:00 +0800\nsummary: Fixed.\n---\n\nBody.\n")
+    fixed = build(site.settings(out, cache), NOW)
+    assert not any("2024-07-01-warned.md" in str(p) for p in fixed.problems), [str(p) for p in fixed.problems]
+    assert [str(p) for p in build(site.settings(out, cache), NOW).problems] == [str(p) for p in fixed.problems]
+
 OTHER_OPTIONS = {
     "summary_length": 40,
     "site_url": "https://other.example.net/blog",
