@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sqlite3
 import sys
 import time
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 
@@ -330,6 +331,8 @@ def main() -> None:
     tune_gc()
     try:
         app(prog_name="feeds")
+    except SystemExit as exc:  # how every command ends (typer's standalone mode), whatever its status
+        _leave(exc.code)
     except KeyboardInterrupt:
         typer.echo("feeds: interrupted", err=True)
         sys.exit(130)
@@ -337,3 +340,28 @@ def main() -> None:
         traceback.print_exc()
         typer.echo("feeds: internal error (a bug in feeds): please report it with the traceback above", err=True)
         sys.exit(EXIT_BUG)
+
+
+def _leave(code: object) -> NoReturn:
+    """End the process at once, with the status ``code`` says (as sys.exit would).
+
+    When a command returns, every file is closed and every worker process
+    joined. What Python's own exit would still do is free the objects one by
+    one and run a last collection: a quarter of a second after a cold build
+    of 50,000 posts (a tenth of a no-change run). So: flush, and leave. As
+    at Python's own exit, output that cannot be flushed (a closed pipe)
+    makes the status 120.
+    """
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): the message on stderr, status 1
+        print(code, file=sys.stderr)
+        status = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe; a closed stream
+            status = status or 120
+    os._exit(status)

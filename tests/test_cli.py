@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -90,6 +91,41 @@ def test_python_m_feeds_version(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"feeds {declared_version()}"
 
+
+
+@pytest.mark.parametrize(
+    "code, end, status, stdout, stderr",
+    [
+        ("None", "", 0, "out\n", ""),
+        ("3", "", 3, "out\n", ""),
+        ("'a message'", "", 1, "out\n", "a message\n"),
+        ("0", "os.close(1)", 120, "", ""),  # output that cannot be flushed
+    ],
+    ids=["none", "int", "message", "unflushable"],
+)
+def test_the_quick_exit_flushes_and_keeps_sys_exit_statuses(tmp_path, code, end, status, stdout, stderr):
+    """main() leaves with os._exit (no interpreter teardown): piped output is
+    still flushed, and the status is the one sys.exit would have given."""
+    script = f"import os, sys\nfrom feeds.cli import _leave\nprint('out')\n{end}\n_leave({code})\nprint('not reached')\n"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # a pipe's output is then buffered
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (status, stdout, stderr)
+
+
+def test_a_build_by_the_console_script_leaves_its_report_and_status(tmp_path):
+    """The real entry point, end to end: the summary line reaches a pipe, and
+    a run with a skipped post ends with status 1 (not the 0 of a quick exit
+    that lost its status)."""
+    site = tmp_path / "site" / "_posts"
+    shutil.copytree(EXAMPLE / "_posts", site)
+    (site / "2024-01-01-broken.md").write_text("---\ntitle: [broken\n", encoding="utf-8")
+    args = [sys.executable, "-m", "feeds", "build", str(site), "--out", str(tmp_path / "out"),
+            "--site-url", "https://example.org", "--no-cache"]
+    done = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "2024-01-01-broken.md" in done.stderr
+    assert re.search(r"\d+ posts?", done.stdout + done.stderr), (done.stdout, done.stderr)
+    assert parse(tmp_path / "out" / "atom.xml").entries
 
 def test_build_help_lists_every_option_and_an_example(runner):
     result = runner.invoke(app, ["build", "--help"])
