@@ -521,12 +521,20 @@ def _write_phase(
         # a build killed while writing makes the next one render everything.
         cache.set_built_state(out_key, "")
     manifest = _register(out, manifest, current, lock)
+
+    def store() -> None:
+        """What the cache is to keep of this build: the files read (a no-op if
+        stored already) and each feed's index. Until the end of this build the
+        directory's state is unknown (above), so no later run trusts the index
+        should this build fail after storing it."""
+        phase.commit()
+        if cache is not None:
+            cache.save_feed_index(out_key, {(spec.kind, spec.slug): index_of(spec) for spec in specs}, keep=keys)
+
     if tasks:
-        # the cache stores what was read while the workers render (a no-op if done already)
-        _render_and_write(settings, tasks, report, progress, lock, meanwhile=phase.commit)
-    phase.commit()
-    if cache is not None:
-        cache.save_feed_index(out_key, {(spec.kind, spec.slug): index_of(spec) for spec in specs}, keep=keys)
+        _render_and_write(settings, tasks, report, progress, lock, meanwhile=store)  # stored while the workers render
+    else:
+        store()
     stale = sorted(manifest.files - current) if settings.prune else []
     # entries feeds would never write (a hand-edited manifest) are dropped, never pruned
     foreign = {relative for relative in stale if not _prunable(out, relative)}
