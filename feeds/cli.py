@@ -318,13 +318,17 @@ class _progress:
 
 
 def tune_gc() -> None:
-    """Collect cycles less often than Python's default (every 700 new objects).
+    """Switch the cycle collector off for this process (and the workers it forks).
 
-    A build makes hundreds of thousands of small objects that live to its end
-    and form no cycles (posts, their strings and dates); the default costs a
-    cold build about 7 %.
+    A build makes hundreds of thousands of small objects that live until it
+    ends and form no reference cycles (posts, their strings and dates, feed
+    specs): a collector only walks them. Python's default (every 700 new
+    objects) cost a cold build about 7%; collecting every 20,000 still cost
+    0.11 s in the build's own process at 50,000 posts. Without cycles,
+    reference counting frees everything as before; a test checks that builds
+    leave no cyclic garbage that grows with their posts or feeds.
     """
-    gc.set_threshold(20_000, 20, 10)
+    gc.disable()
 
 
 def main() -> None:

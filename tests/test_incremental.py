@@ -15,6 +15,7 @@ files edited minutes before a build.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import random
@@ -541,6 +542,38 @@ def test_remembered_problems_are_reported_again_and_found_through_their_index(si
     fixed = build(site.settings(out, cache), NOW)
     assert not any("2024-07-01-warned.md" in str(p) for p in fixed.problems), [str(p) for p in fixed.problems]
     assert [str(p) for p in build(site.settings(out, cache), NOW).problems] == [str(p) for p in fixed.problems]
+
+
+def _garbage_left(root: Path, posts: int) -> int:
+    """Objects in reference cycles that a cold build, a one-new-post build and an
+    edit's build leave, with the cycle collector off (as the CLI runs)."""
+    site = Site(root, example=False)
+    rng = random.Random(posts)
+    for n in range(posts):
+        site.new_post(rng, categories=[f"c{n % 7}"], tags=[f"t{n % 13}", f"u{n % 5}"])
+    out, cache = root / "out", root / "cache.sqlite"
+    gc.collect()
+    gc.disable()
+    try:
+        build(site.settings(out, cache), NOW)
+        site.new_post(rng, categories=["c1"], tags=["t1"])
+        build(site.settings(out, cache), NOW)
+        site.edit(site.files()[0], "title", q("Edited"))
+        build(site.settings(out, cache), NOW)
+        return gc.collect()
+    finally:
+        gc.enable()
+
+
+def test_builds_leave_no_cycles_that_grow_with_posts_or_feeds(tmp_path):
+    """The CLI switches the cycle collector off (feeds.cli.tune_gc), which is
+    safe only while builds make no reference cycles per post or per feed:
+    those would pile up until the process ends. Ten times the posts (and
+    more feeds) must leave no more cyclic garbage."""
+    _garbage_left(tmp_path / "warm-up", 20)  # first imports, first compiled patterns
+    small = _garbage_left(tmp_path / "small", 30)
+    large = _garbage_left(tmp_path / "large", 300)
+    assert large <= small + 50, (small, large)
 
 OTHER_OPTIONS = {
     "summary_length": 40,
