@@ -55,7 +55,7 @@ from feeds.model import (
     Stub,
     relative_file,
 )
-from feeds.read import FileRead, ReadOptions
+from feeds.read import PARSER_REVISION, FileRead, ReadOptions
 from feeds.write import remove_temp_files
 
 # progress(stage, done, total): stage is "read" or "write"
@@ -123,7 +123,7 @@ def _fingerprint(*parts: object) -> str:
 def read_fingerprint(settings: Settings) -> str:
     """Everything a parsed post depends on besides its bytes."""
     return _fingerprint(
-        settings.site_url, settings.timezone, settings.permalink, settings.summary_length,
+        PARSER_REVISION, settings.site_url, settings.timezone, settings.permalink, settings.summary_length,
         settings.encoding, settings.max_post_size,
         # the order of the sources decides which copy of a duplicated post wins
         [str(source) for source in settings.sources],

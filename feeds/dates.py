@@ -19,7 +19,13 @@ _FAST = re.compile(
 # shortcut of its own (a case of _FAST; a test checks both give the same).
 _SCRAPER = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)")
 _HAS_YEAR = re.compile(r"\d{4}")
-_TRAILING_OFFSET = re.compile(r"\s*(?:\b(UTC|GMT|Z)|(?:\bUTC|\bGMT)?([+-])(\d{1,2}):?(\d{2})?)\s*$", re.I)
+# "2022年6月1日 16:03", as Chinese sites write dates: read as "2022-6-1 16:03"
+_CJK_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]\s*")
+_TRAILING_OFFSET = re.compile(r"\s*(?:\b(UTC|GMT|Z)|(\bUTC|\bGMT)?([+-])(\d{1,2}):?(\d{2})?)\s*$", re.I)
+# What an offset may follow: a space, a time of day, "am"/"pm" (not a date: "2023-06" is no "-06:00")
+_BEFORE_OFFSET = re.compile(r"(?:\s|\d:\d\d(?::\d\d(?:[.,]\d+)?)?|[ap]\.?m\.?)\Z", re.I)
+# 05/01/2023: the first of May or the fifth of January?
+_DAY_MONTH = re.compile(r"\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*\d{2,4}\b")
 _NO_DATE = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z|UTC|GMT)?", re.I)
 
 
@@ -126,6 +132,8 @@ def to_datetime(value: object, zone: tzinfo) -> datetime | None:
     if not _HAS_YEAR.search(text):
         raise DateError(f"cannot read date {text[:60]!r}")
     match = _FAST.fullmatch(text)
+    if match is None and "年" in text:
+        match = _FAST.fullmatch(_CJK_DATE.sub(r"\1-\2-\3 ", text, count=1).strip())
     try:
         if match:
             return _from_match(match, zone)
@@ -150,15 +158,23 @@ def _dateutil_parse(text: str) -> datetime:
     offset: timezone | None = None
     match = _TRAILING_OFFSET.search(text)
     if match:
-        zulu, sign, hours, minutes = match.groups()
-        offset = timezone.utc if zulu else _offset(sign, hours, minutes)
-        text = text[: match.start()]
+        zulu, named, sign, hours, minutes = match.groups()
+        if zulu or named or _BEFORE_OFFSET.search(text, 0, match.start()) or match.start() and text[match.start()].isspace():
+            offset = timezone.utc if zulu else _offset(sign, hours, minutes)
+            text = text[: match.start()]
+    day_month = _DAY_MONTH.match(text)
+    if day_month and len({*day_month.groups()}) == 2 and all(0 < int(n) <= 12 for n in day_month.groups()):
+        raise ValueError("the order of day and month is ambiguous; write YYYY-MM-DD")
     with warnings.catch_warnings():
         warnings.simplefilter("error", dateutil_parser.UnknownTimezoneWarning)
         try:
             parsed = dateutil_parser.parse(text, default=datetime(1, 1, 1))
+            # what the text does not say comes from the default: a second one tells which
+            other = dateutil_parser.parse(text, default=datetime(2, 2, 2))
         except dateutil_parser.UnknownTimezoneWarning as exc:
             raise ValueError("unknown time zone name; write an offset such as +0800") from exc
+    if (parsed.year, parsed.month, parsed.day) != (other.year, other.month, other.day):
+        raise ValueError("no year, month and day")
     if parsed.tzinfo is not None:
         raise ValueError("time zone names are ambiguous; write an offset such as +0800")
     return parsed if offset is None else parsed.replace(tzinfo=offset)

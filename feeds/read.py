@@ -22,6 +22,11 @@ from feeds.urls import absolute_url, expand_permalink, join
 SUMMARY_KEYS = ("summary", "description", "excerpt")
 LINK_KEYS = ("source", "source_url", "link", "canonical_url")
 UPDATED_KEYS = ("last_modified_at", "updated")
+# Bumped whenever the same bytes would now give another Post or other problems:
+# cached posts read by an earlier revision are then read again (see build.read_fingerprint).
+PARSER_REVISION = 2
+MAX_NAMES = 100  # categories, and tags, a post may have: more is a scraper's sentence cut into words
+UNTITLED_LENGTH = 60  # a post without a title is titled by the start of its summary
 SETTLE_NS = 100_000_000  # a file modified less than 0.1 s ago is re-checked before use
 _BRIEF = reprlib.Repr()
 _BRIEF.maxlevel, _BRIEF.maxlist, _BRIEF.maxdict, _BRIEF.maxstring, _BRIEF.maxother = 2, 3, 3, 60, 60
@@ -229,7 +234,10 @@ def _make_post(
 
     stem = filename.rsplit(".", 1)[0] if "." in filename else filename
     file_day, slug = filename_date(stem)
-    slug = one_line(slug).strip("-") or one_line(stem)
+    slug = _shows(one_line(slug).strip("-")) or _shows(one_line(stem))
+    named = slug  # what a title may fall back to
+    if not slug:  # a file name of spaces or control characters only: a slug from its bytes
+        slug = "_" + hashlib.sha1(stem.encode("utf-8", "surrogateescape")).hexdigest()[:8]
     if isinstance(meta.get("slug"), str) and one_line(meta["slug"]):
         slug = one_line(meta["slug"])  # Jekyll: front-matter slug replaces the file name's
 
@@ -248,7 +256,11 @@ def _make_post(
                 updated = value
             break
 
-    title = _text_value(meta.get("title"), "title", warn) or slug
+    summary = truncate(_summary(meta, body, warn), options.summary_length)
+    title = _shows(_text_value(meta.get("title"), "title", warn)) or named
+    if not title:  # feeds need a title: the summary's first words, as feed readers show untitled posts
+        title = truncate(summary, UNTITLED_LENGTH) or "untitled"
+        warn(f"no title, and the file name gives none; titled {brief(title)}")
     categories = _names(meta, "category", "categories", warn)
     tags = _names(meta, "tag", "tags", warn)
 
@@ -267,7 +279,7 @@ def _make_post(
         updated=updated,
         categories=categories,
         tags=tags,
-        summary=truncate(_summary(meta, body, warn), options.summary_length),
+        summary=summary,
         link=_source_link(meta, body, warn),
         url=url,
     )
@@ -326,7 +338,7 @@ def _names(meta: dict, singular: str, plural: str, warn) -> tuple[str, ...]:
     if isinstance(value, str) and meta.get(singular) is None:
         words = value.split()
         if all(word.isprintable() for word in words):  # the usual "a b c": nothing to clean
-            return tuple(dict.fromkeys(words))
+            return _at_most(tuple(dict.fromkeys(words)), plural, warn)
     if meta.get(singular) is not None:
         raw = meta[singular] if isinstance(meta[singular], list) else [meta[singular]]
         key = singular
@@ -353,7 +365,23 @@ def _names(meta: dict, singular: str, plural: str, warn) -> tuple[str, ...]:
                 names.setdefault(text, None)
     if dropped:
         warn(f"{key}: {len(dropped)} value(s) are not names ({brief(dropped[0])}…); ignored")
-    return tuple(names)
+    return _at_most(tuple(names), key, warn)
+
+
+def _shows(text: str) -> str:
+    """``text`` if a reader would see anything of it; else "" (zero-width characters only)."""
+    if text.isprintable() or any(ch.isprintable() and not ch.isspace() for ch in text):
+        return text  # (one_line() has trimmed the spaces: printable text shows)
+    return ""
+
+
+def _at_most(names: tuple[str, ...], key: str, warn) -> tuple[str, ...]:
+    """The first MAX_NAMES names: each is a feed listing the post with all its names,
+    so a post with thousands would write gigabytes."""
+    if len(names) <= MAX_NAMES:
+        return names
+    warn(f"{key}: {len(names)} names; only the first {MAX_NAMES} are used")
+    return names[:MAX_NAMES]
 
 
 def _summary(meta: dict, body: str, warn) -> str:

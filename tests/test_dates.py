@@ -108,6 +108,44 @@ def test_garbage_raises_date_error(value):
         to_datetime(value, SHANGHAI)
 
 
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        # a trailing "-06" of a date is no offset, and a date needs its day
+        ("2023-06", "no year, month and day"),
+        ("2023-12", "no year, month and day"),
+        ("June 2022", "no year, month and day"),
+        ("05-01-2023", "order of day and month is ambiguous"),
+        ("05/01/2023 10:00 +0800", "order of day and month is ambiguous"),
+    ],
+)
+def test_partial_and_ambiguous_dates_are_refused_with_the_reason(value, why):
+    with pytest.raises(DateError, match=why):
+        to_datetime(value, SHANGHAI)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected_iso"),
+    [
+        ("10:00 2023-01-05", "2023-01-05T10:00:00+08:00"),  # the "-05" is the day, not an offset
+        ("-2023-01-05", "2023-01-05T00:00:00+08:00"),
+        ("13-01-2023", "2023-01-13T00:00:00+08:00"),  # no month 13: the day comes first
+        ("01/13/2023", "2023-01-13T00:00:00+08:00"),
+        ("June 1, 2022 16:03 +0800", "2022-06-01T16:03:00+08:00"),
+        ("June 1, 2022 4:03 pm -0500", "2022-06-01T16:03:00-05:00"),
+        ("1 June 2022 16:03:57.5+08:00", "2022-06-01T16:03:57.500000+08:00"),
+        ("Wed, 01 Jun 2022 16:03:57 +0800", "2022-06-01T16:03:57+08:00"),
+        ("2022/06/01 16:03:57 -0300", "2022-06-01T16:03:57-03:00"),
+        ("June 1, 2022 GMT", "2022-06-01T00:00:00+00:00"),
+        ("2022年6月1日", "2022-06-01T00:00:00+08:00"),
+        ("2022年06月01日 16:03:57 +0800", "2022-06-01T16:03:57+08:00"),
+        ("2022 年 6 月 1 号 09:30", "2022-06-01T09:30:00+08:00"),
+    ],
+)
+def test_other_written_dates_keep_their_day_and_offset(value, expected_iso):
+    assert to_datetime(value, SHANGHAI).isoformat() == expected_iso
+
+
 def test_date_error_is_a_value_error_with_a_message():
     with pytest.raises(ValueError, match="yesterday"):
         to_datetime("yesterday", SHANGHAI)

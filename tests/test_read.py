@@ -416,3 +416,49 @@ def test_broken_symlink_fifo_and_symlink_loop_are_reported_not_read(tmp_path):
     assert "broken symbolic link" in messages["dangling.md"]
     assert "symbolic links" in messages["loop.md"]
     assert "not a regular file" in messages["fifo.md"]
+
+
+@pytest.mark.parametrize("filename", [" .md", "\x01.md", "\udcff.md", "\u3000\u200b.md"])
+def test_a_post_whose_name_gives_no_title_is_titled_by_its_summary(filename):
+    # feedgen refuses an entry without a title: this once failed the whole build
+    result = parse(doc("date: 2023-01-01 10:00:00 +0800", "The first words of the body.\n"), filename)
+    assert result.post is not None
+    assert result.post.title == "The first words of the body."
+    assert [p.severity for p in result.problems] == [Severity.WARNING]
+    assert "no title" in result.problems[0].message
+    # a slug from the name's bytes: a path segment, not ".html" alone
+    assert result.post.url.startswith("https://example.org/2023/01/01/_") and result.post.url.endswith(".html")
+    other = parse(doc("date: 2023-01-01 10:00:00 +0800"), "\x02.md").post
+    assert other is not None and other.url != result.post.url
+
+
+def test_a_post_without_title_summary_or_usable_name_is_untitled():
+    post = post_of(doc("date: 2023-01-01 10:00:00 +0800", ""), " .md")
+    assert post.title == "untitled"
+
+
+def test_a_long_summary_titles_an_untitled_post_with_its_start():
+    post = post_of(doc("date: 2023-01-01 10:00:00 +0800", "词" * 300 + "\n"), " .md")
+    assert post.title == "词" * 59 + "…"
+
+
+@pytest.mark.parametrize(
+    ("front", "key"),
+    [
+        ("tags: " + " ".join(f"t{i}" for i in range(150)), "tags"),  # the space-separated fast path
+        ("tags: [" + ", ".join(f"t{i}" for i in range(150)) + "]", "tags"),
+        ("categories:\n" + "\n".join(f"  - c{i}" for i in range(150)), "categories"),
+    ],
+)
+def test_a_post_keeps_its_first_hundred_categories_or_tags_with_a_warning(front, key):
+    result = parse(doc("title: t\ndate: 2023-01-01\n" + front))
+    names = getattr(result.post, key)
+    assert names == tuple(f"{key[0]}{i}" for i in range(100))
+    assert [str(p).split(": ", 1)[1] for p in result.problems] == [
+        f"warning: {key}: 150 names; only the first 100 are used"
+    ]
+
+
+def test_a_hundred_tags_are_kept_without_a_warning():
+    result = parse(doc("title: t\ndate: 2023-01-01\ntags: " + " ".join(f"t{i}" for i in range(100))))
+    assert len(result.post.tags) == 100 and not result.problems
