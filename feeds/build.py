@@ -23,6 +23,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -329,7 +330,13 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
     if fresh:
         from feeds.parallel import load_many
 
-        loaded = load_many(fresh, options, settings.jobs, _stage(progress, "read", len(fresh)))
+        # A cache that knows no file (or none): every feed will be rendered, so the
+        # renderers are imported while the workers read, not after.
+        cold = not known and not reused
+        loaded = load_many(
+            fresh, options, settings.jobs, _stage(progress, "read", len(fresh)),
+            meanwhile=partial(_import_renderers, settings.formats) if cold else None,
+        )
 
     listed = set(order)
     removed = {path for path in known if path not in listed}
@@ -383,6 +390,13 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
         listing_problems=listing_problems,
         pending=pending,
     )
+
+
+def _import_renderers(formats) -> None:
+    from feeds.render import renderer
+
+    for fmt in formats:
+        renderer(fmt)
 
 
 def _open_cache(settings: Settings, notes: list[Problem]) -> Cache | None:

@@ -237,8 +237,12 @@ def load_many(
     options: ReadOptions,
     jobs: int,
     progress: Callable[[int], None] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[FileRead]:
-    """Read files (in parallel when it pays); results in input order."""
+    """Read files (in parallel when it pays); results in input order.
+
+    ``meanwhile`` is called once in this process, while the workers read
+    (or first, without workers)."""
     workers = min(jobs, len(files) // MIN_FILES_PER_WORKER)
     results: list[FileRead] = []
 
@@ -260,7 +264,7 @@ def load_many(
                 )
 
     chunks = _chunks(files, max(workers, 1) * 4)
-    _spread(workers, chunks, partial(_load_chunk, options=options), local, take, progress=progress)
+    _spread(workers, chunks, partial(_load_chunk, options=options), local, take, meanwhile, progress)
     return results
 
 

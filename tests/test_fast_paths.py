@@ -89,6 +89,22 @@ def test_no_change_run_compares_no_file_one_by_one(site, tmp_path, monkeypatch):
     assert report.written == [] and report.reparsed == 0
 
 
+@pytest.mark.parametrize("cache", [True, False])
+def test_the_renderers_are_imported_while_reading_only_when_every_feed_will_be_rendered(
+    site, tmp_path, monkeypatch, cache
+):
+    from feeds import build as build_module
+
+    imports = []
+    monkeypatch.setattr(build_module, "_import_renderers", lambda formats: imports.append(tuple(formats)))
+    out, path = tmp_path / "out", (tmp_path / "cache.sqlite" if cache else None)
+    build(site.settings(out, path), NOW)  # cold: an empty cache, or none
+    assert imports == [("atom", "rss")]
+    site.edit(site.files()[0], "title", q("Retitled"))
+    build(site.settings(out, path), NOW)  # the cache knows the other files: perhaps nothing to render
+    assert imports == [("atom", "rss")] * (1 if cache else 2)
+
+
 def test_a_changed_file_is_compared_within_its_chunk_only(site, tmp_path, monkeypatch):
     site.generate(600, random.Random(6))  # several chunks
     out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
