@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from stat import S_ISREG
 from typing import NamedTuple
 
 from feeds import __version__
@@ -423,8 +424,11 @@ def build(settings: Settings, now: datetime, progress: Progress | None = None) -
     cache = _open_cache(settings, notes)
     try:
         return _build(settings, now, cache, notes, progress)
-    except CacheError as exc:
-        # a record that cannot be read back: start the cache afresh and read everything
+    except (CacheError, sqlite3.DatabaseError) as exc:
+        # a record that cannot be read back, or a damaged page that opening the
+        # cache did not touch: start the cache afresh and read everything
+        if not isinstance(exc, CacheError) and not _corrupt(exc):
+            raise  # locked, full, read-only: not the cache's contents
         assert cache is not None and settings.cache is not None
         cache.close()
         for suffix in ("", "-wal", "-shm"):
@@ -435,6 +439,13 @@ def build(settings: Settings, now: datetime, progress: Progress | None = None) -
     finally:
         if cache is not None:
             cache.close()
+
+
+SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26  # primary result codes (extended codes keep them in the low byte)
+
+
+def _corrupt(exc: sqlite3.DatabaseError) -> bool:
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (SQLITE_CORRUPT, SQLITE_NOTADB)
 
 
 def _build(
@@ -526,7 +537,7 @@ def _write_phase(
         only |= {
             key
             for key, files in files_of.items()
-            if any(f not in manifest.current or not os.path.isfile(os.path.join(out, f)) for f in files)
+            if any(f not in manifest.current or not _present(os.path.join(out, f)) for f in files)
         }
     specs = phase.whole(group(visible, settings.limit, only))
     tasks = _tasks(specs, settings.formats)
@@ -681,7 +692,16 @@ def _nothing_to_do(settings: Settings, phase: _Read, manifest: manifests.Manifes
 
 def _all_present(out: Path, manifest: manifests.Manifest) -> bool:
     """Every feed file the last build produced is still there (no one deleted one)."""
-    return all(os.path.isfile(os.path.join(out, relative)) for relative in manifest.current)
+    return all(_present(os.path.join(out, relative)) for relative in manifest.current)
+
+
+def _present(path: str) -> bool:
+    """A feed file is there, and not empty (no feed is 0 bytes: someone emptied it)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    return S_ISREG(info.st_mode) and info.st_size > 0
 
 
 def _render_and_write(

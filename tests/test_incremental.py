@@ -351,6 +351,22 @@ def test_touching_a_file_changes_nothing(site, tmp_path):
     assert stats(out) == before
 
 
+@pytest.mark.parametrize("edit", [False, True], ids=["no-change", "with-a-change"])
+def test_feed_files_deleted_or_emptied_by_hand_come_back(site, tmp_path, edit):
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    build(site.settings(out, cache), NOW)
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*.xml"))
+    gone, emptied = files[1], files[-1]
+    (out / gone).unlink()
+    (out / emptied).write_bytes(b"")
+    if edit:
+        site.edit(site.files()[0], "title", q("Edited while feeds were missing"))
+    report = build(site.settings(out, cache), NOW)
+    assert {gone, emptied} <= set(report.written)
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold")
+
+
 # --- 2. only what changed is written ---------------------------------------------------
 
 
@@ -622,14 +638,19 @@ def _garbage(cache: Path, how: str) -> None:
         data = bytearray(rng.randbytes(len(data)))
     elif how == "header":
         data[:100] = rng.randbytes(100)
-    elif how == "pages":  # every page after the first
+    elif how == "pages":  # from the middle of the first page on
         data[4096:] = rng.randbytes(len(data) - 4096)
+    elif how in ("after-schema", "zeros"):  # every page but the first (the schema): opening finds nothing wrong
+        size = int.from_bytes(data[16:18], "big")
+        size = 65536 if size == 1 else size
+        assert len(data) >= 3 * size
+        data[size:] = rng.randbytes(len(data) - size) if how == "after-schema" else bytes(len(data) - size)
     elif how == "truncated":
         data = data[: len(data) // 3]
     cache.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("how", ["whole", "header", "pages", "truncated"])
+@pytest.mark.parametrize("how", ["whole", "header", "pages", "after-schema", "zeros", "truncated"])
 def test_corrupt_cache_gives_a_warning_and_a_cold_build(site, tmp_path, how):
     out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
     build(site.settings(out, cache), NOW)
@@ -643,6 +664,26 @@ def test_corrupt_cache_gives_a_warning_and_a_cold_build(site, tmp_path, how):
     cold_build(site.settings(tmp_path / "cold"), NOW)
     assert_like_cold(out, tmp_path / "cold", how)
     # and the cache works again
+    report = build(site.settings(out, cache), NOW)
+    assert report.written == [] and not cache_warnings(report, cache)
+
+
+def test_a_damaged_page_found_after_a_no_change_run_rebuilds_the_cache(tmp_path):
+    # a no-change run reads no record, so the damage shows only on a later run
+    site = Site(tmp_path / "site")
+    site.generate(2000, random.Random(3))
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    build(site.settings(out, cache), NOW)
+    with open(cache, "r+b") as f:
+        f.seek(cache.stat().st_size // 2)
+        f.write(b"\xff" * 65536)
+    report = build(site.settings(out, cache), NOW)
+    assert report.written == [], "nothing changed"
+    site.edit(site.files()[len(site.files()) // 2], "title", q("Edited after the cache broke"))
+    report = build(site.settings(out, cache), NOW)
+    assert cache_warnings(report, cache), [str(p) for p in report.problems]
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold")
     report = build(site.settings(out, cache), NOW)
     assert report.written == [] and not cache_warnings(report, cache)
 
