@@ -7,7 +7,11 @@ slow or busy worker never leaves the other cores idle. Results come back
 in input order, so the output is the same for any --jobs.
 
 Workers are forked: they inherit the parent's modules and the work list,
-and send back only small values (parsed posts as tuples, file names).
+and send back only small values (parsed posts as tuples, file names), each
+on a pipe of its own, read by a thread of this process as they come. A
+worker that fails sends its exception, raised here; one killed (even in the
+middle of a message) is an end of file on its pipe: the run fails with a
+one-line error, never waits for ever.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from feeds.cache import post_row, problem_rows, row_problems
 from feeds.errors import FeedsError
@@ -30,17 +35,52 @@ MIN_FILES_PER_WORKER = 200
 MIN_FEEDS_PER_WORKER = 50
 
 
-def _pool(jobs: int):
+class _Worker(NamedTuple):
+    process: object  # a forked multiprocessing.Process
+    results: object  # the reading end of its pipe (a Connection); the worker holds the only writing end
+
+
+def _fork(count: int, work: Callable[[object], None]) -> list[_Worker]:
+    """``count`` forked processes, each running ``work(connection)`` and ending.
+
+    Each sends its results on a pipe of its own, whose writing end only it
+    holds: a worker that dies, even in the middle of a message, is an end of
+    file to the reader, never a read that waits for ever (as with a queue
+    every worker writes to, which ProcessPoolExecutor uses).
+    """
     # imported here: a run that reads or renders a few files needs no pool
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=multiprocessing.get_context("fork"),
-        initializer=_die_with_parent,
-        initargs=(os.getpid(),),
-    )
+    context = multiprocessing.get_context("fork")
+    workers: list[_Worker] = []
+    try:
+        for _ in range(count):
+            reader, writer = context.Pipe(duplex=False)
+            process = context.Process(target=_worker_main, args=(writer, work, os.getpid()), daemon=True)
+            try:
+                process.start()
+            finally:
+                writer.close()  # (the next worker must not inherit it either)
+            workers.append(_Worker(process, reader))
+    except BaseException:
+        _stop(workers)
+        raise
+    return workers
+
+
+def _worker_main(writer, work: Callable[[object], None], parent: int) -> None:
+    _die_with_parent(parent)
+    work(writer)
+
+
+def _stop(workers: list[_Worker]) -> None:
+    """Kill the workers still running, and reap them all."""
+    for worker in workers:
+        if worker.process.exitcode is None:
+            worker.process.kill()
+    for worker in workers:
+        worker.process.join()
+        worker.results.close()
 
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -91,23 +131,21 @@ def _chunks(items: Sequence, jobs: int) -> list[Sequence]:
 
 # Which chunks of the current _spread are taken, shared with its forked
 # workers (a flag per chunk, set under the array's lock): whoever sets a
-# chunk's flag does that chunk. Futures are never cancelled instead: a
-# cancelled future breaks ProcessPoolExecutor's clean-up when a worker dies
-# (before Python 3.12), and the build would then hang.
+# chunk's flag does that chunk. (Also the one a worker has, as inherited.)
 _CLAIMS = None
 
 
 CLAIM_WAIT_S = 0.5
 
 
-def _claim(claims, index: int, broken: Callable[[], bool] | None = None) -> bool:
-    """Take chunk ``index`` unless someone has. ``broken`` (in this process) says
-    whether the pool has lost a worker: the pool then kills the other workers,
-    and one killed while it held the flags' lock leaves it held for ever."""
+def _claim(claims, index: int, check: Callable[[], None] | None = None) -> bool:
+    """Take chunk ``index`` unless someone has. ``check`` (in this process) raises
+    once the run is lost: a worker killed while it held the flags' lock leaves
+    it held for ever."""
     lock = claims.get_lock()
     while not lock.acquire(timeout=CLAIM_WAIT_S):
-        if broken is not None and broken():
-            raise _killed()
+        if check is not None:
+            check()
     try:
         if claims[index]:
             return False
@@ -122,11 +160,6 @@ def _killed() -> FeedsError:
         "a worker process was killed before it finished (by the system, for lack of memory?);"
         " no file was left half-written; run again, perhaps with fewer --jobs"
     )
-
-
-def _run_claimed(index: int, remote: Callable[[Sequence], list], chunk: Sequence) -> list | None:
-    """In a worker: the chunk's result, or None if the main process took it first."""
-    return remote(chunk) if _claim(_CLAIMS, index) else None
 
 
 def _spread(
@@ -167,57 +200,116 @@ def _spread(
 
     import gc
     import multiprocessing
-    from concurrent.futures.process import BrokenProcessPool
 
-    done: list[list | None] = [None] * len(chunks)
     claims = _CLAIMS = multiprocessing.get_context("fork").Array("b", len(chunks))  # all 0: none taken
     # Forked workers share this process's pages until they write to them, and a
     # collection writes to every object it visits: frozen objects are never visited.
     gc.freeze()
+    workers: list[_Worker] = []
     try:
-        with _pool(jobs - 1) as pool:  # (the workers are forked at the first submit, after _CLAIMS is set)
-            futures = []
-            for index, chunk in enumerate(chunks):
-                try:
-                    futures.append(pool.submit(_run_claimed, index, remote, chunk))
-                except BrokenProcessPool as exc:  # a worker died before all were handed out
-                    raise _killed() from exc
-
-            def broken() -> bool:
-                return any(f.done() and isinstance(f.exception(), BrokenProcessPool) for f in futures)
-
-            here = 0
-            try:
-                if meanwhile:
-                    meanwhile()
-                for index in range(len(chunks) - 1, -1, -1):
-                    if not _claim(claims, index, broken):
-                        break  # a worker has it; the ones before it are the workers'
-                    done[index] = local(chunks[index])
-                    here += len(chunks[index])
-                    report(here + sum(len(c) for c, f, d in zip(chunks, futures, done) if d is None and f.done()))
-            except BaseException:
-                lock = claims.get_lock()
-                if lock.acquire(timeout=CLAIM_WAIT_S):  # (not held for ever by a killed worker)
-                    claims[:] = bytes([1]) * len(chunks)  # the workers skip what nobody has started
-                    lock.release()
-                raise
-            from_workers = 0
-            for index, future in enumerate(futures):
-                try:
-                    result = future.result()  # None when this process did the chunk; raises if a worker failed
-                except BrokenProcessPool as exc:  # killed, not failed: an exception would come as itself
-                    raise _killed() from exc
-                if done[index] is None:
-                    assert result is not None
-                    take(result, True)
-                    from_workers += len(chunks[index])
-                    report(here + from_workers)
-                else:
-                    take(done[index], False)
+        workers = _fork(jobs - 1, partial(_work, claims, chunks, remote))
+        inbox = _Inbox(workers)
+        done: list[list | None] = [None] * len(chunks)
+        here = 0
+        try:
+            if meanwhile:
+                meanwhile()
+            for index in range(len(chunks) - 1, -1, -1):
+                inbox.check()  # a worker failed or was killed: stop here too
+                if not _claim(claims, index, inbox.check):
+                    break  # a worker has it; the ones before it are the workers'
+                done[index] = local(chunks[index])
+                here += len(chunks[index])
+                report(here + sum(len(chunks[i]) for i in list(inbox.results)))
+            inbox.wait()
+        except BaseException:
+            lock = claims.get_lock()
+            if lock.acquire(timeout=CLAIM_WAIT_S):  # (not held for ever by a killed worker)
+                claims[:] = bytes([1]) * len(chunks)  # the workers skip what nobody has started
+                lock.release()
+            raise
+        from_workers = 0
+        for index, chunk in enumerate(chunks):
+            if done[index] is None:
+                take(inbox.results.pop(index), True)
+                from_workers += len(chunk)
+                report(here + from_workers)
+            else:
+                take(done[index], False)
     finally:
+        _stop(workers)
         gc.unfreeze()
         _CLAIMS = None
+
+
+def _work(claims, chunks: list[Sequence], remote: Callable[[Sequence], list], results) -> None:
+    """A worker: each chunk it can claim, from the front, done and sent; then "done"."""
+    try:
+        for index, chunk in enumerate(chunks):
+            if _claim(claims, index):
+                results.send(("result", index, remote(chunk)))
+        results.send(("done",))
+    except BaseException as exc:  # sent to the build's process, which raises it there
+        import pickle
+        import traceback
+
+        exc.add_note("in a worker process:\n" + "".join(traceback.format_exception(exc)).rstrip())
+        try:
+            pickle.dumps(exc)
+        except Exception:  # an exception that does not pickle: its text, as a RuntimeError
+            exc = RuntimeError("".join(traceback.format_exception(exc)).rstrip())
+        results.send(("error", exc))
+    finally:
+        results.close()
+
+
+class _Inbox:
+    """The workers' results, received by a thread of this process as they come.
+
+    A worker whose pipe ends before it said "done" was killed; one that
+    failed sent its exception, which wait() raises here.
+    """
+
+    def __init__(self, workers: list[_Worker]):
+        import threading
+
+        self.results: dict[int, list] = {}
+        self._failure: BaseException | None = None
+        self._open = [worker.results for worker in workers]
+        self._thread = threading.Thread(target=self._receive, name="feeds-results", daemon=True)
+        self._thread.start()
+
+    def _receive(self) -> None:
+        from multiprocessing.connection import wait
+
+        try:
+            while self._open and self._failure is None:
+                for connection in wait(self._open):
+                    try:
+                        message = connection.recv()
+                    except (EOFError, OSError):  # ended before "done", even in the middle of a message: killed
+                        self._failure = _killed()
+                        return
+                    if message[0] == "result":
+                        self.results[message[1]] = message[2]
+                    elif message[0] == "done":
+                        self._open.remove(connection)
+                    else:
+                        self._failure = message[1]
+                        return
+        except BaseException as exc:  # (a result that does not unpickle, say)
+            self._failure = exc
+
+    def check(self) -> None:
+        """Raises what a worker raised, or the error of a killed one, if any by now."""
+        if self._failure is not None:
+            raise self._failure
+
+    def wait(self) -> None:
+        """Until every worker is done (or one failed); then check()."""
+        while self._thread.is_alive():
+            self._thread.join(CLAIM_WAIT_S)
+        self.check()
 
 
 # --- reading ------------------------------------------------------------------

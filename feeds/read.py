@@ -8,6 +8,7 @@ import re
 import reprlib
 import stat
 import time as clock
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import date, datetime, time, tzinfo
@@ -369,8 +370,8 @@ def _names(meta: dict, singular: str, plural: str, warn) -> tuple[str, ...]:
 
 
 def _shows(text: str) -> str:
-    """``text`` if a reader would see anything of it; else "" (zero-width characters only)."""
-    if text.isprintable() or any(ch.isprintable() and not ch.isspace() for ch in text):
+    """``text`` unless it is only spaces and invisible format characters (zero-width space, BOM)."""
+    if text.isprintable() or any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text):
         return text  # (one_line() has trimmed the spaces: printable text shows)
     return ""
 

@@ -748,8 +748,8 @@ def test_jobs_give_identical_trees(tmp_path, monkeypatch):
         text = set_front(original.read_text(encoding="utf-8"), "title", q(f"Copy in {directory.name}"))
         site.write(directory / original.name, set_front(text, "tags", f"[{q('t-' + directory.name)}]"))
     pools: list[int] = []
-    real_pool = parallel._pool
-    monkeypatch.setattr(parallel, "_pool", lambda jobs: pools.append(jobs) or real_pool(jobs))
+    real_fork = parallel._fork
+    monkeypatch.setattr(parallel, "_fork", lambda count, work: pools.append(count) or real_fork(count, work))
     assert 500 // parallel.MIN_FILES_PER_WORKER >= 2
 
     build(site.settings(tmp_path / "j1", jobs=1), NOW)

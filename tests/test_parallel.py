@@ -15,6 +15,7 @@ from feeds import parallel
 
 
 def _in_worker(chunk):
+    time.sleep(0.02)  # (an instant worker could take every chunk before this process takes one)
     return [(item, os.getpid()) for item in chunk]
 
 
@@ -87,6 +88,34 @@ def test_a_dead_worker_fails_the_run_and_nothing_hangs(jobs):
     )
     assert done.returncode != 0
     assert "worker process was killed" in done.stderr, done.stderr[-2000:]
+
+
+def _worker_dies_while_sending(chunk):
+    import threading
+
+    if chunk[0] == 0:  # the first chunk a worker takes: killed (as the OS would) while its result is sent
+        result = [os.urandom(1 << 20) for _ in range(64)]
+        threading.Timer(float(os.environ.get("FEEDS_TEST_KILL_AFTER", "0.03")), os._exit, (9,)).start()
+        return result
+    return list(chunk)
+
+
+def _spread_with_a_worker_killed_mid_message() -> None:
+    chunks = [[n] for n in range(8)]
+    slow_here = lambda chunk: time.sleep(0.2) or list(chunk)  # noqa: E731 - the worker takes chunk 0
+    parallel._spread(2, chunks, _worker_dies_while_sending, slow_here, lambda rows, from_worker: None)
+
+
+def test_a_worker_killed_in_the_middle_of_sending_fails_the_run_and_nothing_hangs():
+    # ProcessPoolExecutor's reader waited for ever for the rest of such a message
+    code = "import test_parallel as t; t._spread_with_a_worker_killed_mid_message()"
+    for delay in ("0.01", "0.03", "0.05", "0.08"):  # before, while and after its result is pickled and sent
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=60,
+            env={**os.environ, "FEEDS_TEST_KILL_AFTER": delay},
+        )
+        assert done.returncode != 0
+        assert "worker process was killed" in done.stderr, done.stderr[-2000:]
 
 
 def _worker_dies_holding_the_claims_lock(chunk):
@@ -174,10 +203,9 @@ import os, sys, time
 from feeds import parallel
 if sys.argv[1] == "watch":
     parallel._kill_me_with_parent = lambda: False  # as where prctl is missing: the watching thread
-with parallel._pool(1) as pool:
-    print(pool.submit(os.getpid).result(), flush=True)  # the worker's pid
-    pool.submit(time.sleep, 60)
-    time.sleep(60)  # killed here by the test
+(worker,) = parallel._fork(1, lambda results: results.send(os.getpid()) or time.sleep(60))
+print(worker.results.recv(), flush=True)  # the worker's pid
+time.sleep(60)  # killed here by the test
 """
 
 
