@@ -73,13 +73,17 @@ def _worker_main(writer, work: Callable[[object], None], parent: int) -> None:
     work(writer)
 
 
-def _stop(workers: list[_Worker]) -> None:
-    """Kill the workers still running, and reap them all."""
+def _stop(workers: list[_Worker], inbox: _Inbox | None = None) -> None:
+    """Kill the workers still running, reap them all, and close their pipes
+    once nothing reads them (a closed descriptor's number may be reused)."""
     for worker in workers:
         if worker.process.exitcode is None:
             worker.process.kill()
     for worker in workers:
         worker.process.join()
+    if inbox is not None:
+        inbox.join()  # (every pipe is at its end now: the reading thread ends)
+    for worker in workers:
         worker.results.close()
 
 
@@ -206,6 +210,7 @@ def _spread(
     # collection writes to every object it visits: frozen objects are never visited.
     gc.freeze()
     workers: list[_Worker] = []
+    inbox = None
     try:
         workers = _fork(jobs - 1, partial(_work, claims, chunks, remote))
         inbox = _Inbox(workers)
@@ -237,7 +242,7 @@ def _spread(
             else:
                 take(done[index], False)
     finally:
-        _stop(workers)
+        _stop(workers, inbox)
         gc.unfreeze()
         _CLAIMS = None
 
@@ -307,9 +312,12 @@ class _Inbox:
 
     def wait(self) -> None:
         """Until every worker is done (or one failed); then check()."""
-        while self._thread.is_alive():
-            self._thread.join(CLAIM_WAIT_S)
+        self.join()
         self.check()
+
+    def join(self) -> None:
+        while self._thread.is_alive():  # (in steps: Ctrl-C still reaches this thread)
+            self._thread.join(CLAIM_WAIT_S)
 
 
 # --- reading ------------------------------------------------------------------
