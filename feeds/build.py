@@ -58,6 +58,7 @@ from feeds.model import (
     relative_file,
 )
 from feeds.read import PARSER_REVISION, FileRead, ReadOptions
+from feeds.render import renderers  # (feedgen itself is imported by the first call)
 from feeds.write import remove_temp_files
 
 # progress(stage, done, total): stage is "read" or "write"
@@ -336,7 +337,7 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
         cold = not known and not reused
         loaded = load_many(
             fresh, options, settings.jobs, _stage(progress, "read", len(fresh)),
-            meanwhile=partial(_import_renderers, settings.formats) if cold else None,
+            meanwhile=partial(renderers, settings.formats) if cold else None,
         )
 
     listed = set(order)
@@ -391,13 +392,6 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
         listing_problems=listing_problems,
         pending=pending,
     )
-
-
-def _import_renderers(formats) -> None:
-    from feeds.render import renderer
-
-    for fmt in formats:
-        renderer(fmt)
 
 
 def _open_cache(settings: Settings, notes: list[Problem]) -> Cache | None:

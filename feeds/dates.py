@@ -22,8 +22,9 @@ _HAS_YEAR = re.compile(r"\d{4}")
 # "2022年6月1日 16:03", as Chinese sites write dates: read as "2022-6-1 16:03"
 _CJK_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]\s*")
 _TRAILING_OFFSET = re.compile(r"\s*(?:\b(UTC|GMT|Z)|(\bUTC|\bGMT)?([+-])(\d{1,2}):?(\d{2})?)\s*$", re.I)
-# What an offset may follow: a space, a time of day, "am"/"pm" (not a date: "2023-06" is no "-06:00")
-_BEFORE_OFFSET = re.compile(r"(?:\s|\d:\d\d(?::\d\d(?:[.,]\d+)?)?|[ap]\.?m\.?)\Z", re.I)
+# What an offset may follow with no space between: a time of day, "am"/"pm"
+# (not a date: "2023-06" is no "-06:00")
+_BEFORE_OFFSET = re.compile(r"(?:\d:\d\d(?::\d\d(?:[.,]\d+)?)?|[ap]\.?m\.?)\Z", re.I)
 # 05/01/2023: the first of May or the fifth of January?
 _DAY_MONTH = re.compile(r"\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*\d{2,4}\b")
 _NO_DATE = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z|UTC|GMT)?", re.I)
@@ -159,7 +160,8 @@ def _dateutil_parse(text: str) -> datetime:
     match = _TRAILING_OFFSET.search(text)
     if match:
         zulu, named, sign, hours, minutes = match.groups()
-        if zulu or named or _BEFORE_OFFSET.search(text, 0, match.start()) or match.start() and text[match.start()].isspace():
+        # (the match starts with the spaces before the offset, if any)
+        if zulu or named or text[match.start()].isspace() or _BEFORE_OFFSET.search(text, 0, match.start()):
             offset = timezone.utc if zulu else _offset(sign, hours, minutes)
             text = text[: match.start()]
     day_month = _DAY_MONTH.match(text)

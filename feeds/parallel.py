@@ -59,6 +59,9 @@ def _fork(count: int, work: Callable[[object], None]) -> list[_Worker]:
             process = context.Process(target=_worker_main, args=(writer, work, os.getpid()), daemon=True)
             try:
                 process.start()
+            except BaseException:
+                reader.close()
+                raise
             finally:
                 writer.close()  # (the next worker must not inherit it either)
             workers.append(_Worker(process, reader))
@@ -258,11 +261,12 @@ def _work(claims, chunks: list[Sequence], remote: Callable[[Sequence], list], re
         import pickle
         import traceback
 
-        exc.add_note("in a worker process:\n" + "".join(traceback.format_exception(exc)).rstrip())
+        told = "".join(traceback.format_exception(exc)).rstrip()
+        exc.add_note("in a worker process:\n" + told)
         try:
             pickle.dumps(exc)
         except Exception:  # an exception that does not pickle: its text, as a RuntimeError
-            exc = RuntimeError("".join(traceback.format_exception(exc)).rstrip())
+            exc = RuntimeError(told)
         results.send(("error", exc))
     finally:
         results.close()
@@ -288,7 +292,7 @@ class _Inbox:
         from multiprocessing.connection import wait
 
         try:
-            while self._open and self._failure is None:
+            while self._open:
                 for connection in wait(self._open):
                     try:
                         message = connection.recv()

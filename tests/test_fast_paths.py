@@ -96,7 +96,7 @@ def test_the_renderers_are_imported_while_reading_only_when_every_feed_will_be_r
     from feeds import build as build_module
 
     imports = []
-    monkeypatch.setattr(build_module, "_import_renderers", lambda formats: imports.append(tuple(formats)))
+    monkeypatch.setattr(build_module, "renderers", lambda formats: imports.append(tuple(formats)))
     out, path = tmp_path / "out", (tmp_path / "cache.sqlite" if cache else None)
     build(site.settings(out, path), NOW)  # cold: an empty cache, or none
     assert imports == [("atom", "rss")]

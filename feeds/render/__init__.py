@@ -8,7 +8,7 @@ from feeds.model import FILE_NAMES, FeedSpec, SiteInfo
 
 Renderer = Callable[..., bytes]  # (spec, site[, entries]) -> the feed's bytes
 
-__all__ = ["FILE_NAMES", "FeedRenderer", "Renderer", "renderer"]  # feedgen is imported only when a feed is rendered
+__all__ = ["FILE_NAMES", "FeedRenderer", "Renderer", "renderer", "renderers"]  # feedgen is imported only when a feed is rendered
 
 
 def renderer(fmt: str) -> Renderer:
@@ -22,6 +22,11 @@ def renderer(fmt: str) -> Renderer:
     return render
 
 
+def renderers(formats) -> dict[str, Renderer]:
+    """The render function of each format (importing feedgen, once)."""
+    return {fmt: renderer(fmt) for fmt in formats}
+
+
 class FeedRenderer:
     """Renders feeds in several formats, making each feed's entries once for all of them.
 
@@ -30,7 +35,7 @@ class FeedRenderer:
     """
 
     def __init__(self, formats: tuple[str, ...] | list[str]):
-        self._render = {fmt: renderer(fmt) for fmt in formats}
+        self._render = renderers(formats)
         self._last: tuple[FeedSpec, list] | None = None
 
     def __call__(self, spec: FeedSpec, site: SiteInfo, fmt: str) -> bytes:
