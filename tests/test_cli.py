@@ -127,6 +127,21 @@ def test_a_build_by_the_console_script_leaves_its_report_and_status(tmp_path):
     assert re.search(r"\d+ posts?", done.stdout + done.stderr), (done.stdout, done.stderr)
     assert parse(tmp_path / "out" / "atom.xml").entries
 
+def test_a_run_with_nothing_to_render_imports_no_renderer(tmp_path):
+    """Start-up is part of a cron run's bill: feedgen and lxml load only for rendering."""
+    site = tmp_path / "site" / "_posts"
+    shutil.copytree(EXAMPLE / "_posts", site)
+    args = ["-m", "feeds", "build", str(site), "--out", str(tmp_path / "out"),
+            "--site-url", "https://example.org", "--cache", str(tmp_path / "cache.sqlite"), "--quiet"]
+    runs = [subprocess.run([sys.executable, "-X", "importtime", *args], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=120) for _ in range(2)]
+    assert [run.returncode for run in runs] == [0, 0], runs[-1].stderr[-2000:]
+    imported = [{line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if "|" in line} for run in runs]
+    assert {"feedgen", "lxml"} <= imported[0]  # the first run renders (so the check can fail)
+    assert not {name for name in imported[1] if name.split(".")[0] in ("feedgen", "lxml")}, "a no-change run"
+    assert parse(tmp_path / "out" / "atom.xml").entries
+
+
 def test_build_help_lists_every_option_and_an_example(runner):
     result = runner.invoke(app, ["build", "--help"])
     assert result.exit_code == 0
