@@ -5,7 +5,7 @@
 SITE is a generated site (benchmarks/generate.py; run.py keeps them in
 benchmarks/.data/n<N>-s<seed>/site). Each stage runs ``--repeat`` times and
 the best time is printed, as seconds and per item: reading and parsing every
-post file (feeds.read.load_file), grouping, rendering every feed in every
+post file (feeds.read.load_files), grouping, rendering every feed in every
 format (no files written), and turning the parsed posts into cache rows.
 Whole builds are measured by run.py; this tells where their time goes.
 """
@@ -46,7 +46,7 @@ def main() -> int:
     from feeds.config import load
     from feeds.group import group
     from feeds.listing import discover
-    from feeds.read import load_file
+    from feeds.read import load_files
     from feeds.render import FeedRenderer
     from feeds.build import read_options
 
@@ -68,7 +68,7 @@ def main() -> int:
           f"Python {platform.python_version()}, {platform.platform()}")
     print(f"site: {site} ({len(files)} files); best of {args.repeat}")
 
-    seconds, loaded = best(args.repeat, lambda: [load_file(d, p, options) for d, p in files])
+    seconds, loaded = best(args.repeat, lambda: load_files(files, options))
     print(f"read+parse  {seconds:7.3f} s  {seconds / len(files) * 1e6:7.1f} us/file")
     posts = [item.post for item in loaded if item.post is not None]
     now = datetime(2100, 1, 1, tzinfo=timezone.utc)

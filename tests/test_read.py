@@ -462,3 +462,35 @@ def test_a_post_keeps_its_first_hundred_categories_or_tags_with_a_warning(front,
 def test_a_hundred_tags_are_kept_without_a_warning():
     result = parse(doc("title: t\ndate: 2023-01-01\ntags: " + " ".join(f"t{i}" for i in range(100))))
     assert len(result.post.tags) == 100 and not result.problems
+
+
+def test_files_read_in_batches_give_what_each_file_read_alone_gives(tmp_path, monkeypatch):
+    """load_files reads a batch, then parses it: across batch boundaries, with
+    unreadable and bad files among good ones, every result is the file's own,
+    in the order given."""
+    import feeds.read as read
+
+    monkeypatch.setattr(read, "READ_BATCH", 3)
+    files = []
+    for i in range(10):
+        path = tmp_path / f"2024-01-{i + 1:02d}-post-{i}.md"
+        if i == 2:
+            pass  # listed, but gone before it is read
+        elif i == 4:
+            path.mkdir()  # a directory with a post's name
+        elif i == 7:
+            path.write_text("no front matter\n", encoding="utf-8")
+        else:
+            path.write_text(doc(f'title: "第{i}篇"\ncategories: c{i % 3}', f"Body {i}.\n"), encoding="utf-8")
+        files.append((f"_posts/{path.name}", str(path)))
+
+    together = read.load_files(files, OPTIONS)
+    alone = [read.load_file(display, path, OPTIONS) for display, path in files]
+
+    assert [r.path for r in together] == [display for display, _ in files]
+    assert [r._replace(read_ns=0) for r in together] == [r._replace(read_ns=0) for r in alone]
+    titles = [r.post.title if r.post else None for r in together]
+    assert titles == ["第0篇", "第1篇", None, "第3篇", None, "第5篇", "第6篇", None, "第8篇", "第9篇"]
+    assert "vanished" in together[2].problems[0].message and together[2].size == -1
+    assert together[4].problems[0].message == "not a regular file"
+    assert together[7].problems[0].severity is Severity.INFO and together[7].size > 0
