@@ -28,7 +28,7 @@ from typing import NamedTuple
 from feeds.cache import post_row, problem_rows, row_problems
 from feeds.errors import FeedsError
 from feeds.model import Post
-from feeds.read import FileRead, ReadOptions, load_file
+from feeds.read import FileRead, ReadOptions, load_files
 
 # Below these counts a pool costs more than it saves.
 MIN_FILES_PER_WORKER = 200
@@ -329,11 +329,10 @@ class _Inbox:
 
 def _load_chunk(chunk: Sequence[tuple[str, str]], options: ReadOptions) -> list[tuple]:
     """A worker's reads, with posts and problems as plain tuples (quick to pickle)."""
-    rows = []
-    for display, path in chunk:
-        read = load_file(display, path, options)
-        rows.append(read._replace(post=post_row(read.post), problems=problem_rows(read.problems)))
-    return rows
+    return [
+        read._replace(post=post_row(read.post), problems=problem_rows(read.problems))
+        for read in load_files(chunk, options)
+    ]
 
 
 def load_many(
@@ -351,7 +350,7 @@ def load_many(
     results: list[FileRead] = []
 
     def local(chunk: Sequence[tuple[str, str]]) -> list[FileRead]:
-        return [load_file(display, path, options) for display, path in chunk]
+        return load_files(chunk, options)
 
     def take(rows: list, from_worker: bool) -> None:
         if not from_worker:
@@ -376,6 +375,9 @@ def load_many(
 
 # The work list of the current render, read by forked workers by index.
 _RENDER_WORK: tuple | None = None
+# Feeds rendered before any of them is written: as with reading (feeds.read.READ_BATCH),
+# the system calls of writing, between two renders, slow rendering down.
+WRITE_BATCH = 32
 
 
 def _render_chunk(indices: Sequence[int]) -> list[tuple[str, bool]]:
@@ -385,9 +387,10 @@ def _render_chunk(indices: Sequence[int]) -> list[tuple[str, bool]]:
 
     writer = Writer(out, before_write)
     done = []
-    for index in indices:
-        relative, fmt, spec = tasks[index]
-        done.append((relative, writer.write(relative, render(spec, site, fmt))))
+    for start in range(0, len(indices), WRITE_BATCH):  # see WRITE_BATCH
+        batch = [tasks[index] for index in indices[start : start + WRITE_BATCH]]
+        rendered = [render(spec, site, fmt) for _relative, fmt, spec in batch]
+        done.extend((relative, writer.write(relative, data)) for (relative, _fmt, _spec), data in zip(batch, rendered))
     return done
 
 

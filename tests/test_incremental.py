@@ -35,7 +35,7 @@ from lxml import etree
 
 from conftest import EXAMPLE, NOW, parse, process_ended, settings_for
 from feeds import cache as cache_module
-from feeds import parallel
+from feeds import parallel, read
 from feeds.build import build
 from feeds.lock import LOCK_NAME, OutputLock
 from feeds.manifest import MANIFEST_NAME
@@ -758,9 +758,16 @@ def test_jobs_give_identical_trees(tmp_path, monkeypatch):
     assert report.feeds // parallel.MIN_FEEDS_PER_WORKER >= 2
     assert pools == [1, 1], "reading and rendering should both have used a worker besides this process"
     build(site.settings(tmp_path / "j2-cache", tmp_path / "cache.sqlite", jobs=2), NOW)
+    with monkeypatch.context() as small:  # files read, and feeds written, a few at a time
+        small.setattr(read, "READ_BATCH", 7)
+        small.setattr(parallel, "WRITE_BATCH", 3)
+        build(site.settings(tmp_path / "j2-batches", jobs=2), NOW)
+        build(site.settings(tmp_path / "j1-batches", jobs=1), NOW)
     reference = whole_tree(tmp_path / "j1")
     assert whole_tree(tmp_path / "j2") == reference
     assert whole_tree(tmp_path / "j2-cache") == reference
+    assert whole_tree(tmp_path / "j2-batches") == reference
+    assert whole_tree(tmp_path / "j1-batches") == reference
 
     # incremental with --jobs 2: most files changed (read in parallel), some gone
     for path in site.files()[:450]:
