@@ -71,6 +71,17 @@ def parse(path: Path):
     return feedparser.parse(path.read_bytes())
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_cache_home(tmp_path_factory):
+    """The tests' default cache folder ($XDG_CACHE_HOME, which subprocesses inherit),
+    set before any other fixture: a build without --cache must not write to the
+    user's ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        home = tmp_path_factory.mktemp("xdg-cache")
+        patch.setenv("XDG_CACHE_HOME", str(home))
+        yield home
+
+
 @pytest.fixture
 def corpus() -> Path:
     if not (CORPUS / "_posts").is_dir():

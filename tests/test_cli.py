@@ -337,6 +337,27 @@ def test_explicit_config_file_is_used(runner, tmp_path, monkeypatch):
     assert atom.feed.id.startswith("https://jekyll.example.com/")  # the rest still from _config.yml
 
 
+def test_the_default_cache_is_in_the_users_cache_folder_one_per_output(runner, tmp_path, monkeypatch):
+    root = _jekyll_site(tmp_path / "site", JEKYLL, None)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    user_caches = tmp_path / "xdg" / "feeds"
+    _build_here(runner, root, monkeypatch)
+    first = sorted(user_caches.glob("*.sqlite"))
+    assert len(first) == 1 and first[0].stat().st_size > 0
+    _build_here(runner, root, monkeypatch)
+    assert sorted(user_caches.glob("*.sqlite")) == first  # the same output folder: the same cache
+    result = runner.invoke(app, ["build", "_posts", "--out", "other"])
+    assert result.exit_code == 0, result.output
+    assert len(list(user_caches.glob("*.sqlite"))) == 2  # another output folder: a cache of its own
+    assert not [p for p in root.rglob("*") if "cache" in p.name]  # nothing beside or inside --out
+
+    (root / "feeds.toml").write_text('title = "Toml Title"\n', "utf-8")
+    atom = _build_here(runner, root, monkeypatch)
+    assert atom.feed.title == "Toml Title"
+    assert (root / ".feeds-cache.sqlite").stat().st_size > 0  # with a feeds.toml: beside it
+    assert len(list(user_caches.glob("*.sqlite"))) == 2
+
+
 # --- check ----------------------------------------------------------------------------
 
 
