@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -494,3 +495,30 @@ def test_files_read_in_batches_give_what_each_file_read_alone_gives(tmp_path, mo
     assert "vanished" in together[2].problems[0].message and together[2].size == -1
     assert together[4].problems[0].message == "not a regular file"
     assert together[7].problems[0].severity is Severity.INFO and together[7].size > 0
+
+
+@pytest.mark.parametrize("files_per_batch, bytes_per_batch, expected", [
+    (3, 1 << 20, "RRRPPPRRRPPPRP"),
+    (128, 1, "RPRPRPRPRPRPRP"),  # each file fills its batch: read and parsed one at a time
+    (128, 150, "RRPPRRPPRRPPRP"),  # (each post is 96 bytes)
+])
+def test_a_batch_ends_at_its_count_or_its_bytes(tmp_path, monkeypatch, files_per_batch, bytes_per_batch, expected):
+    """Big posts are not held many at a time: a batch ends at READ_BATCH files
+    or at the file that brings it to READ_BATCH_BYTES."""
+    import feeds.read as read
+
+    files = []
+    for i in range(7):
+        path = tmp_path / f"2024-01-{i + 1:02d}-p{i}.md"
+        path.write_text(doc(f'title: "Post {i}"', "Body. " * 12), encoding="utf-8")
+        files.append((f"_posts/{path.name}", str(path)))
+    assert {os.path.getsize(p) for _, p in files} == {96}
+    calls = []
+    real_read, real_parse = read._read_bytes, read._decode_and_parse
+    monkeypatch.setattr(read, "_read_bytes", lambda *a: calls.append("R") or real_read(*a))
+    monkeypatch.setattr(read, "_decode_and_parse", lambda *a: calls.append("P") or real_parse(*a))
+    monkeypatch.setattr(read, "READ_BATCH", files_per_batch)
+    monkeypatch.setattr(read, "READ_BATCH_BYTES", bytes_per_batch)
+    loaded = read.load_files(files, OPTIONS)
+    assert [r.post.title for r in loaded] == [f"Post {i}" for i in range(7)]
+    assert "".join(calls) == expected
