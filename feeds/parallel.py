@@ -376,8 +376,10 @@ def load_many(
 # The work list of the current render, read by forked workers by index.
 _RENDER_WORK: tuple | None = None
 # Feeds rendered before any of them is written: as with reading (feeds.read.READ_BATCH),
-# the system calls of writing, between two renders, slow rendering down.
+# the system calls of writing, between two renders, slow rendering down. This
+# many, or as many as make this many bytes (a big feed is still held alone).
 WRITE_BATCH = 32
+WRITE_BATCH_BYTES = 1 << 20
 
 
 def _render_chunk(indices: Sequence[int]) -> list[tuple[str, bool]]:
@@ -387,10 +389,17 @@ def _render_chunk(indices: Sequence[int]) -> list[tuple[str, bool]]:
 
     writer = Writer(out, before_write)
     done = []
-    for start in range(0, len(indices), WRITE_BATCH):  # see WRITE_BATCH
-        batch = [tasks[index] for index in indices[start : start + WRITE_BATCH]]
-        rendered = [render(spec, site, fmt) for _relative, fmt, spec in batch]
-        done.extend((relative, writer.write(relative, data)) for (relative, _fmt, _spec), data in zip(batch, rendered))
+    position = 0
+    while position < len(indices):
+        rendered: list[tuple[str, bytes]] = []
+        held = 0
+        while position < len(indices) and len(rendered) < WRITE_BATCH and held < WRITE_BATCH_BYTES:
+            relative, fmt, spec = tasks[indices[position]]
+            position += 1
+            data = render(spec, site, fmt)
+            rendered.append((relative, data))
+            held += len(data)
+        done.extend((relative, writer.write(relative, data)) for relative, data in rendered)
     return done
 
 

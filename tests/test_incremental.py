@@ -762,6 +762,8 @@ def test_jobs_give_identical_trees(tmp_path, monkeypatch):
         small.setattr(read, "READ_BATCH", 7)
         small.setattr(parallel, "WRITE_BATCH", 3)
         build(site.settings(tmp_path / "j2-batches", jobs=2), NOW)
+        small.setattr(read, "READ_BATCH_BYTES", 2000)
+        small.setattr(parallel, "WRITE_BATCH_BYTES", 5000)
         build(site.settings(tmp_path / "j1-batches", jobs=1), NOW)
     reference = whole_tree(tmp_path / "j1")
     assert whole_tree(tmp_path / "j2") == reference

@@ -228,3 +228,32 @@ def test_a_worker_ends_soon_after_its_parent_is_killed(tmp_path, how):
     finally:
         proc.kill()
         proc.stdout.close()
+
+
+@pytest.mark.parametrize("feeds_per_batch, bytes_per_batch, expected", [
+    (3, 1 << 20, "RRRWWWRRRWWWRW"),
+    (32, 1, "RWRWRWRWRWRWRW"),  # each feed fills its batch: rendered and written one at a time
+    (32, 150, "RRWWRRWWRRWWRW"),  # (each feed is 100 bytes)
+])
+def test_feeds_are_rendered_a_batch_at_a_time_then_written(tmp_path, monkeypatch, feeds_per_batch, bytes_per_batch, expected):
+    """A batch ends at WRITE_BATCH feeds or at the feed that brings it to
+    WRITE_BATCH_BYTES (a big feed is not held with many others); every feed
+    is written with its own bytes, in order."""
+    from feeds.write import Writer
+
+    calls = []
+    real_write = Writer.write
+    monkeypatch.setattr(Writer, "write", lambda self, relative, data: calls.append("W") or real_write(self, relative, data))
+    monkeypatch.setattr(parallel, "WRITE_BATCH", feeds_per_batch)
+    monkeypatch.setattr(parallel, "WRITE_BATCH_BYTES", bytes_per_batch)
+
+    def render(spec, site, fmt):
+        calls.append("R")
+        return f"{spec}:{fmt}:".encode().ljust(100, b".")
+
+    tasks = [(f"f{i}.xml", "atom", i) for i in range(7)]
+    monkeypatch.setattr(parallel, "_RENDER_WORK", (tasks, None, tmp_path, render, None))
+    done = parallel._render_chunk(range(7))  # one chunk's feeds (render_many cuts 7 into chunks of 1)
+    assert done == [(f"f{i}.xml", True) for i in range(7)]
+    assert "".join(calls) == expected
+    assert [(tmp_path / f"f{i}.xml").read_bytes()[:7] for i in range(7)] == [f"{i}:atom:".encode() for i in range(7)]
