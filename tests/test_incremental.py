@@ -1110,3 +1110,45 @@ def test_prune_never_removes_files_outside_the_output(site, tmp_path):
     build(site.settings(out, cache, prune=True), NOW)
     assert outside.exists()
     assert absolute.exists()
+
+
+# --- 9. memory -----------------------------------------------------------------------------
+
+# Runs a build in a child and prints its exit status and the peak RSS (KiB) of
+# the largest process it waited for (the build; with --jobs 1 there is no other).
+PEAK_RSS = textwrap.dedent(
+    """
+    import resource, subprocess, sys
+    done = subprocess.run([sys.executable, "-m", "feeds", "build", *sys.argv[1:]], capture_output=True)
+    sys.stderr.buffer.write(done.stderr)
+    print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="ru_maxrss of children (POSIX)")
+def test_peak_memory_does_not_grow_with_the_bodies_of_posts(tmp_path):
+    """A body is dropped once its summary and source link are taken: the same
+    150 posts with a 400 KB paragraph after the summary (60 MB in all) take
+    the memory the short posts take, within noise."""
+    peaks = {}
+    for kind in ("short", "long"):
+        site = Site(tmp_path / kind, example=False)
+        rng = random.Random(150)
+        for _ in range(150):
+            path = site.new_post(rng)
+            if kind == "long":
+                text = path.read_text(encoding="utf-8")
+                site.write(path, text + "\n" + "Long body words. " * 24_000 + "\n")
+        out = tmp_path / f"out-{kind}"
+        done = subprocess.run(
+            [sys.executable, "-c", PEAK_RSS, *site.cli_args(out, tmp_path / f"{kind}.sqlite", "--limit", "0")],
+            cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        )
+        status, peak = done.stdout.split()
+        assert status == "0", done.stderr
+        peaks[kind] = int(peak) * 1024
+        assert len(entry_titles(out / "atom.xml")) == 150
+    body_bytes = 150 * len("Long body words. " * 24_000)
+    assert body_bytes > 60_000_000
+    assert peaks["long"] - peaks["short"] < 20 * 2**20, peaks
