@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import os
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -480,8 +481,9 @@ def _write_phase(
     fingerprint = render_fingerprint(settings)
     out_key = os.path.realpath(out)
     # This directory is whole, was built from the cache as this run found it,
-    # and no other build has changed the cache since: only what changed needs
-    # rendering.
+    # no other build has changed the cache since, and no one (another build,
+    # with another cache or none; a person) has changed a file of it since:
+    # only what changed needs rendering.
     interrupted = lock.interrupted()
     incremental = (
         cache is not None
@@ -490,10 +492,14 @@ def _write_phase(
         and cache.built_state(out_key) == phase.state_before
         and cache.current_state() == phase.state_before
     )
+    seen = _output_stats(out, manifest.current) if incremental else None
+    if incremental:
+        assert cache is not None
+        incremental = seen is not None and cache.output_digest(out_key) == _output_digest(seen)
     if incremental:
         incremental = phase.commit()
     coming_due = next_due is not None and next_due <= now and not settings.future
-    if incremental and _nothing_to_do(settings, phase, manifest, coming_due):
+    if incremental and _nothing_to_do(settings, phase, manifest, coming_due):  # (every file as it was left)
         assert cache is not None
         if phase.state_after != phase.state_before:  # files read again, found the same
             cache.set_built_state(out_key, phase.state_after)
@@ -508,8 +514,9 @@ def _write_phase(
     if incremental and not coming_due:
         assert cache is not None
         added = _only_additions(settings, now, cache, phase, manifest)
+        assert seen is not None
         if added is not None and _add_posts(
-            settings, cache, out_key, phase, manifest, fingerprint, added, report, progress, lock
+            settings, cache, out_key, phase, manifest, fingerprint, added, report, progress, lock, seen
         ):
             lock.written()
             return
@@ -528,11 +535,7 @@ def _write_phase(
     only = None
     if incremental:
         only = _affected(phase, posts, visible, next_due if coming_due else None, now) & keys
-        only |= {
-            key
-            for key, files in files_of.items()
-            if any(f not in manifest.current or not _present(os.path.join(out, f)) for f in files)
-        }
+        only |= {key for key, files in files_of.items() if any(f not in manifest.current for f in files)}
     specs = phase.whole(group(visible, settings.limit, only))
     tasks = _tasks(specs, settings.formats)
     if cache is not None:
@@ -573,6 +576,7 @@ def _write_phase(
         before_write=lock.writing,
     )
     if cache is not None:
+        _record_output(cache, out_key, out, current)
         cache.set_built_state(out_key, phase.state_after)
     lock.written()
 
@@ -609,8 +613,6 @@ def _only_additions(
     urls = {post.url for post in posts}
     if len(urls) != len(posts) or cache.paths_of_urls(urls) - {post.path for post in posts}:
         return None  # a duplicate: which copy is shown is decided with all posts at hand
-    if not _all_present(settings.out, manifest):
-        return None
     return sorted(posts, key=lambda post: post.path)
 
 
@@ -625,9 +627,11 @@ def _add_posts(
     report: BuildReport,
     progress: Progress | None,
     lock: OutputLock,
+    seen: dict[str, tuple[int, int, int]],
 ) -> bool:
     """Render just the feeds of some new posts, from the feed index of the last build.
 
+    ``seen`` is the stat of each file of the directory as this run found it.
     Returns False, having changed nothing, when the index does not know a feed
     that the last build wrote.
     """
@@ -663,6 +667,7 @@ def _add_posts(
         replace(manifest, files=manifest.files | current, current=current, settings=fingerprint, posts=report.posts),
         before_write=lock.writing,
     )
+    _record_output(cache, out_key, settings.out, current, seen, set(report.written))
     cache.set_built_state(out_key, phase.state_after)
     return True
 
@@ -674,28 +679,53 @@ def _tasks(specs: list[FeedSpec], formats) -> list[tuple[str, str, FeedSpec]]:
 
 
 def _nothing_to_do(settings: Settings, phase: _Read, manifest: manifests.Manifest, coming_due: bool) -> bool:
-    """No post changed, none came due, nothing to prune, and every feed file is there."""
+    """No post changed, none came due, and nothing is to be pruned."""
     return (
         not phase.changed
         and not phase.removed
         and not coming_due
         and not (settings.prune and manifest.files - manifest.current)
-        and _all_present(settings.out, manifest)
     )
 
 
-def _all_present(out: Path, manifest: manifests.Manifest) -> bool:
-    """Every feed file the last build produced is still there (no one deleted one)."""
-    return all(_present(os.path.join(out, relative)) for relative in manifest.current)
+def _output_stats(out: Path, relatives: Iterable[str]) -> dict[str, tuple[int, int, int]] | None:
+    """The (size, mtime, inode) of the manifest and of each given file of ``out``;
+    None if one of them is missing, not a regular file, or empty (no feed is
+    0 bytes: someone emptied it)."""
+    found: dict[str, tuple[int, int, int]] = {}
+    for relative in (manifests.MANIFEST_NAME, *relatives):
+        try:
+            info = os.stat(os.path.join(out, relative))
+        except OSError:
+            return None
+        if not S_ISREG(info.st_mode) or info.st_size == 0:
+            return None
+        found[relative] = (info.st_size, info.st_mtime_ns, info.st_ino)
+    return found
 
 
-def _present(path: str) -> bool:
-    """A feed file is there, and not empty (no feed is 0 bytes: someone emptied it)."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return False
-    return S_ISREG(info.st_mode) and info.st_size > 0
+def _output_digest(stats: dict[str, tuple[int, int, int]]) -> str:
+    # marshal version 2 writes no back-references: equal data, equal bytes
+    return hashlib.blake2b(marshal.dumps(sorted(stats.items()), 2), digest_size=16).hexdigest()
+
+
+def _record_output(
+    cache: Cache,
+    out_key: str,
+    out: Path,
+    current: set[str],
+    seen: dict[str, tuple[int, int, int]] | None = None,
+    written: set[str] | None = None,
+) -> None:
+    """Tell the cache how this build leaves the directory's files, so that the next
+    run notices a file changed by anyone else. With ``seen`` (the stats found at
+    the start), only the files ``written`` and the manifest are looked at again."""
+    if seen is None or written is None:
+        stats = _output_stats(out, current)
+    else:
+        again = _output_stats(out, {*written, *(current - seen.keys())})
+        stats = None if again is None else {relative: seen[relative] for relative in current if relative in seen} | again
+    cache.set_output_digest(out_key, _output_digest(stats) if stats is not None else "")
 
 
 def _render_and_write(

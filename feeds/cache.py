@@ -175,6 +175,13 @@ class Cache:
     def set_built_state(self, out_key: str, state: str) -> None:
         self._put(f"built:{out_key}", state)
 
+    def output_digest(self, out_key: str) -> str | None:
+        """A digest of the stat of each file the last build left in ``out_key``."""
+        return self._get(f"output:{out_key}")
+
+    def set_output_digest(self, out_key: str, digest: str) -> None:
+        self._put(f"output:{out_key}", digest)
+
     def notes(self, out_key: str) -> tuple[Problem, ...]:
         """The notes (future posts left out, duplicates) of the last build of ``out_key``."""
         data = self._get(f"notes:{out_key}")

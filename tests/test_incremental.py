@@ -488,6 +488,37 @@ def test_future_post_that_takes_a_duplicates_permalink(site, tmp_path):
 # --- 4. cache robustness -----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("other", ["no-cache", "another-cache"])
+def test_the_output_written_by_a_build_with_another_cache_or_none_is_not_trusted(site, tmp_path, other):
+    """A post added, built into the directory by a build that does not use this
+    cache, then deleted: this cache never saw it come or go, and its next build
+    must still not leave it in the feeds."""
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    build(site.settings(out, cache), NOW)
+    passing = site.write(
+        site.posts / "_posts" / "2025-12-31-passing.md",
+        post_text("Passing through", NEWEST + timedelta(minutes=5), ["tech"], ["fx"]),
+    )
+    build(site.settings(out, None if other == "no-cache" else tmp_path / "another.sqlite"), NOW)
+    assert "Passing through" in entry_titles(out / "atom.xml")
+    passing.unlink()
+    build(site.settings(out, cache), NOW)
+    assert "Passing through" not in entry_titles(out / "atom.xml")
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold", other)
+
+
+def test_a_feed_file_changed_by_hand_is_rewritten_by_the_next_build(site, tmp_path):
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    build(site.settings(out, cache), NOW)
+    victim = out / "atom.xml"
+    victim.write_bytes(victim.read_bytes()[:-200] + b"<!-- cut -->")  # not empty, not whole
+    report = build(site.settings(out, cache), NOW)
+    assert "atom.xml" in report.written
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold")
+
+
 def test_deleting_the_cache_changes_no_byte(site, tmp_path):
     out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
     build(site.settings(out, cache), NOW)
