@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import string
 import tomllib
 from dataclasses import dataclass
@@ -220,6 +221,33 @@ def _read_jekyll(path: Path) -> dict[str, Any]:
     return found
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+CACHE_SUFFIXES = (".sqlite", ".sqlite3", ".db", ".cache")
+
+
+def _check_cache_path(cache: Path, out: Path) -> None:
+    """--cache may name a new file, a cache, or a damaged one (rebuilt, with a warning),
+    never a file of anyone else's (a post, the notes a typo named) or one in --out."""
+    real_out, real_cache = os.path.realpath(out), os.path.realpath(cache)
+    if os.path.commonpath([real_out, real_cache]) == real_out:
+        raise ConfigError(f"--cache {cache} is inside --out {out}, which is published; put it elsewhere")
+    if cache.is_dir():
+        raise ConfigError(f"--cache {cache} is a directory; give a file name")
+    try:
+        with open(cache, "rb") as found:
+            head = found.read(len(SQLITE_HEADER))
+    except OSError:
+        return  # none yet (or unreadable: opening the cache will say so)
+    if head and head != SQLITE_HEADER and not cache.name.lower().endswith(CACHE_SUFFIXES):
+        raise ConfigError(
+            f"--cache {cache} is not a feeds cache (no SQLite database, and not named *.sqlite);"
+            " refusing to overwrite it"
+        )
+
+
+_URL_HEAD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]+[/?#]")
+
+
 def _check_page_pattern(key: str, pattern: str, site_url: str) -> None:
     """category_url/tag_url: only {slug}, {name} and {site}, giving an absolute http(s) URL."""
     try:
@@ -230,6 +258,10 @@ def _check_page_pattern(key: str, pattern: str, site_url: str) -> None:
         raise ConfigError(f"{key}: use only {{slug}}, {{name}} and {{site}} in the pattern, not {fields}")
     if absolute_url(pattern.format(slug="x", name="x", site=site_url)) is None:
         raise ConfigError(f"{key}: {pattern!r} does not give an absolute http(s) URL")
+    # a name goes in percent-encoded, which a path, query or fragment takes and a host does not
+    head = pattern.format(slug="\x00", name="\x00", site=site_url).split("\x00", 1)[0]
+    if ("slug" in fields or "name" in fields) and not _URL_HEAD.match(head):
+        raise ConfigError(f"{key}: put {{slug}} and {{name}} after the host, as in https://example.org/tags/{{slug}}/")
 
 
 def _as_list(value: Any, key: str) -> list[str]:
@@ -300,6 +332,7 @@ def _validate(m: dict[str, Any], sources, config_file, jekyll_file) -> Settings:
     if not m.get("no_cache", False):
         if m.get("cache"):
             cache = Path(m["cache"])
+            _check_cache_path(cache, out)
         else:
             cache = default_cache(config_file, out)
     for key in ("future", "strict", "no_cache", "prune"):

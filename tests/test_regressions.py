@@ -374,13 +374,45 @@ def test_out_that_is_a_file_exits_two(tmp_path, site):
         'category_url = "https://e.org/c/{slug[0]}/"',
         'tag_url = "https://e.org/t/{0}/"',
         'category_url = "/c/{slug}"',
+        'category_url = "https://{name}.e.org/"',
+        'tag_url = "https://e.org:{slug}/"',
+        'tag_url = "{site}{slug}/"',
     ],
-    ids=["out-int", "attribute", "absolute-attribute", "index", "positional", "relative"],
+    ids=["out-int", "attribute", "absolute-attribute", "index", "positional", "relative", "name-in-host",
+         "slug-in-port", "slug-in-host-after-site"],
 )
 def test_bad_feeds_toml_exits_two(tmp_path, site, toml):
     config = tmp_path / "feeds.toml"
     config.write_text(f'site_url = "{SITE}"\n{toml}\n', encoding="utf-8")
     _assert_usage_error(_cli(tmp_path, site, "--config", str(config)), tmp_path)
+
+
+@pytest.mark.parametrize("target", ["notes.txt", "post", "inside-out", "directory"])
+def test_cache_that_would_overwrite_someone_elses_file_exits_two(tmp_path, site, target):
+    """--cache never replaces a file that is not a cache: a typo must not turn
+    notes, or a post, into a database (nor write into the published --out)."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n", encoding="utf-8")
+    post = next(site.rglob("*.md"))
+    before = post.read_bytes()
+    (tmp_path / "a-directory").mkdir()
+    path = {
+        "notes.txt": notes, "post": post, "inside-out": tmp_path / "out" / "c.sqlite", "directory": tmp_path / "a-directory",
+    }[target]
+    result = CliRunner().invoke(
+        feeds.cli.app, ["build", str(site), "--out", str(tmp_path / "out"), "--cache", str(path), "--site-url", SITE]
+    )
+    _assert_usage_error(result, tmp_path)
+    assert notes.read_text(encoding="utf-8") == "my notes\n" and post.read_bytes() == before
+
+
+def test_a_damaged_cache_named_as_a_cache_is_still_rebuilt(tmp_path, site):
+    cache = tmp_path / "feeds.sqlite"
+    cache.write_text("garbage, not a database\n", encoding="utf-8")
+    result = _cli(tmp_path, site, "--site-url", SITE, "--cache", str(cache))
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "rebuilt" in result.stderr
+    assert cache.read_bytes().startswith(b"SQLite format 3\x00")
 
 
 def test_non_ascii_category_url_is_percent_encoded(tmp_path, site):
