@@ -278,6 +278,24 @@ def test_invalid_yaml_title_is_recovered_with_a_warning():
     assert warnings[0].line == 2  # the title line in the file
 
 
+def test_recovered_front_matter_reads_quoted_list_items_and_escapes_as_yaml_would():
+    """The line-by-line reading after a YAML error: a comma inside a quoted item
+    does not cut it, and double-quoted escapes (JSON's surrogate pairs too, which
+    PyYAML itself refuses) are decoded."""
+    text = (
+        '---\ntitle: "央行"降准"释放流动性 caf\\u00e9 \\ud83d\\ude00"\n'
+        "date: 2021-12-08 22:06:00 +0800\n"
+        "tags: [\"财经, 快讯\", '银行', 'it''s', plain]\n"
+        'categories: ["a\\tb", "\\ud83d"]\n---\nBody.\n'
+    )
+    result = parse(text)
+    assert result.post is not None, result.problems
+    assert result.post.title == '央行"降准"释放流动性 café 😀'
+    assert result.post.tags == ("财经, 快讯", "银行", "it's", "plain")
+    assert result.post.categories == ("a b", "\ufffd")  # a tab made one line; half a surrogate pair replaced
+    assert any("line by line" in p.message for p in result.problems)
+
+
 def test_missing_closing_fence_is_an_error():
     result = parse("---\ntitle: cut off\ndate: 2021-12-08\nBody text")
     assert result.post is None
@@ -419,7 +437,9 @@ def test_broken_symlink_fifo_and_symlink_loop_are_reported_not_read(tmp_path):
     assert "not a regular file" in messages["fifo.md"]
 
 
-@pytest.mark.parametrize("filename", [" .md", "\x01.md", "\udcff.md", "\u3000\u200b.md"])
+@pytest.mark.parametrize(
+    "filename", [" .md", "\x01.md", "\udcff.md", "\u3000\u200b.md", "2023-01-01-.md", "2023-01-01-   .md", "2023-01-01-\x01.md"]
+)
 def test_a_post_whose_name_gives_no_title_is_titled_by_its_summary(filename):
     # feedgen refuses an entry without a title: this once failed the whole build
     result = parse(doc("date: 2023-01-01 10:00:00 +0800", "The first words of the body.\n"), filename)
