@@ -189,6 +189,8 @@ _PLACEHOLDERS = {
     "minute": lambda d, s, c, e: f"{d.minute:02d}",
     "second": lambda d, s, c, e: f"{d.second:02d}",
     "week": lambda d, s, c, e: f"{d.isocalendar().week:02d}",
+    "w_year": lambda d, s, c, e: str(d.isocalendar().year),  # the year of that week (strftime %G)
+    "w_day": lambda d, s, c, e: str(d.isocalendar().weekday),  # 1 = Monday (%u)
     "short_day": lambda d, s, c, e: _DAYS[d.weekday()][:3],
     "long_day": lambda d, s, c, e: _DAYS[d.weekday()],
     "title": lambda d, s, c, e: _slugify_pretty(s),
@@ -200,7 +202,7 @@ _PLACEHOLDERS = {
 # Placeholders whose values are ASCII letters and digits: never escaped.
 _PLAIN_PLACEHOLDERS = frozenset(
     "year short_year month i_month short_month long_month day i_day y_day hour minute second "
-    "week short_day long_day".split()
+    "week w_year w_day short_day long_day".split()
 )
 _SLASHES = re.compile(r"/{2,}")
 

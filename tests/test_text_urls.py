@@ -283,6 +283,19 @@ def test_date_style_name_is_the_default_pattern():
     assert expand_permalink("date", **kwargs) == expand_permalink(JEKYLL_DEFAULT, **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        # 1 January 2021, a Friday, is in week 53 of the ISO year 2020 (Ruby's %G, %V, %u)
+        (datetime(2021, 1, 1, 12, tzinfo=CST), "/2020/W53/5/Fri/Friday/2021/001/"),
+        (datetime(2024, 12, 30, 12, tzinfo=CST), "/2025/W01/1/Mon/Monday/2024/365/"),
+    ],
+)
+def test_week_placeholders_as_jekyll_expands_them(when, expected):
+    template = "/:w_year/W:week/:w_day/:short_day/:long_day/:year/:y_day/"
+    assert expand_permalink(template, date=when, slug="s", categories=()) == expected
+
+
 def test_permalink_uses_the_posts_own_offset_not_utc():
     # 2021-12-08 01:00 +08:00 is 2021-12-07 17:00 UTC; Jekyll keeps the 8th.
     path = expand_permalink(
