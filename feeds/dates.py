@@ -13,7 +13,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 _FAST = re.compile(
     r"(\d{4})-(\d{1,2})-(\d{1,2})"
     r"(?:(?:[Tt]|\s+)(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
-    r"\s*(?:([Zz])|(?:UTC|GMT)?([+-])(\d{2})(?::?(\d{2}))?)?"
+    r"\s*(?:([Zz]|UTC|GMT)|(?:UTC|GMT)?([+-])(\d{2})(?::?(\d{2}))?)?"
+)
+# ISO 8601's basic format, "20240105T100000+0800" (the same groups as _FAST)
+_BASIC = re.compile(
+    r"(\d{4})(\d{2})(\d{2})[Tt](\d{2})(\d{2})(?:(\d{2})(?:[.,](\d{1,9}))?)?"
+    r"\s*(?:([Zz]|UTC|GMT)|(?:UTC|GMT)?([+-])(\d{2})(?::?(\d{2}))?)?"
 )
 # The scraper's own form, "2022-06-01 16:03:57 +0800": most dates, so it has a
 # shortcut of its own (a case of _FAST; a test checks both give the same).
@@ -132,7 +137,7 @@ def to_datetime(value: object, zone: tzinfo) -> datetime | None:
         return None  # "" or "date:  +0800": the scraper wrote an offset and no date
     if not _HAS_YEAR.search(text):
         raise DateError(f"cannot read date {text[:60]!r}")
-    match = _FAST.fullmatch(text)
+    match = _FAST.fullmatch(text) or _BASIC.fullmatch(text)
     if match is None and "年" in text:
         match = _FAST.fullmatch(_CJK_DATE.sub(r"\1-\2-\3 ", text, count=1).strip())
     try:
