@@ -307,15 +307,63 @@ def parse_flat(front: str, first_line: int) -> tuple[dict, tuple[tuple[int | Non
     return meta, tuple(notes)
 
 
+# an item of a [..] list that is one whole quoted scalar, up to the comma after it (or the end)
+_FLOW_QUOTED = re.compile(r""""(?:[^"\\]|\\.)*"[ \t]*(?:,|\Z)|'(?:[^']|'')*'[ \t]*(?:,|\Z)""")
+
+
 def _split_flow(inner: str) -> list[str]:
-    return [part.strip() for part in inner.split(",") if part.strip()]
+    """The items of ``[a, "b, c", 'd']``: a comma inside a whole quoted item does not cut it."""
+    parts = []
+    position = 0
+    while position < len(inner):
+        start = position
+        while start < len(inner) and inner[start] in " \t":
+            start += 1
+        quoted = _FLOW_QUOTED.match(inner, start)
+        if quoted:
+            end = quoted.end()
+            parts.append(inner[start:end].rstrip(" \t,"))
+        else:
+            comma = inner.find(",", start)
+            end = len(inner) if comma < 0 else comma + 1
+            parts.append(inner[start : end].rstrip(","))
+        position = end
+    return [part.strip() for part in parts if part.strip()]
+
+
+# YAML's (and JSON's) escapes in a double-quoted scalar; a pair of \u escapes may
+# write one character beyond U+FFFF as UTF-16 surrogates, as JSON encoders do
+_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})(?:\\u([0-9A-Fa-f]{4}))?|U([0-9A-Fa-f]{8})|x([0-9A-Fa-f]{2})|(.))", re.S)
+_SIMPLE_ESCAPES = {
+    "0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r",
+    "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029",
+}
+
+
+def _unescape(match: re.Match[str]) -> str:
+    high, low, wide, byte, other = match.groups()
+    if other is not None:
+        return _SIMPLE_ESCAPES.get(other, match.group(0))  # an unknown escape stays as written
+    if wide is not None or byte is not None:
+        code = int(wide or byte, 16)
+        return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else "\ufffd"
+    first = int(high, 16)
+    if low is not None:
+        second = int(low, 16)
+        if 0xD800 <= first <= 0xDBFF and 0xDC00 <= second <= 0xDFFF:
+            return chr(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))
+        return _lone(first) + _lone(second)
+    return _lone(first)
+
+
+def _lone(code: int) -> str:
+    return "\ufffd" if 0xD800 <= code <= 0xDFFF else chr(code)  # half a surrogate pair is no character
 
 
 def _scalar(value: str) -> object:
     value = value.strip()
     if len(value) >= 2 and value[0] == value[-1] == '"':
-        inner = value[1:-1]
-        return re.sub(r'\\(["\\/])', r"\1", inner)  # \" \\ \/ ; anything else stays as written
+        return _ESCAPE.sub(_unescape, value[1:-1])  # unescaped inner quotes stay as written
     if len(value) >= 2 and value[0] == value[-1] == "'":
         return value[1:-1].replace("''", "'")
     if value in ("", "~", "null", "Null", "NULL"):
