@@ -197,8 +197,13 @@ def _read_jekyll(path: Path) -> dict[str, Any]:
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
-        raise ConfigError(f"cannot read the Jekyll config: {exc}", path) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"cannot read the Jekyll config: not valid YAML{where}: {problem}", path) from exc
+    except (UnicodeDecodeError, OSError, ValueError, RecursionError) as exc:
+        raise ConfigError(f"cannot read the Jekyll config: {one_line(str(exc))}", path) from exc
     if not isinstance(data, dict):
         return {}
     found: dict[str, Any] = {}
@@ -210,15 +215,22 @@ def _read_jekyll(path: Path) -> dict[str, Any]:
     author = data.get("author")
     if isinstance(author, dict):
         if author.get("name"):
-            found["author"] = str(author["name"])
+            found["author"] = _jekyll_text(author["name"], "author.name", path)
         if author.get("email"):
-            found["author_email"] = str(author["email"])
+            found["author_email"] = _jekyll_text(author["email"], "author.email", path)
     elif author:
-        found["author"] = str(author)
+        found["author"] = _jekyll_text(author, "author", path)
     for key in ("title", "lang", "timezone", "description"):
         if data.get(key) not in (None, ""):
-            found[key] = str(data[key])
+            found[key] = _jekyll_text(data[key], key, path)
     return found
+
+
+def _jekyll_text(value: object, key: str, path: Path) -> str:
+    if isinstance(value, (dict, list, set, tuple)):
+        kind = "list" if isinstance(value, (list, set, tuple)) else "mapping"
+        raise ConfigError(f"{key} in the Jekyll config is a {kind}, not text", path)
+    return str(value)
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"

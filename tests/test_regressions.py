@@ -512,3 +512,23 @@ def test_writer_takes_the_output_path_in_any_spelling(tmp_path):
         assert writer.write("tags/t/rss.xml", b"<y/>") is True
         assert (tmp_path / spelling / "atom.xml").read_bytes() == b"<x/>"
         assert Writer(out).write("atom.xml", b"<x/>") is False  # same bytes: not rewritten
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("url: https://e.org\ntitle: [a, b]\n", "title in the Jekyll config is a list, not text"),
+        ("url: https://e.org\nauthor:\n  name: {first: A}\n", "author.name in the Jekyll config is a mapping"),
+        ('url: https://e.org\ntitle: "open\n  b: [\n', "not valid YAML (line 4)"),
+    ],
+    ids=["list-title", "mapping-author", "broken-yaml"],
+)
+def test_a_bad_jekyll_config_is_one_line_and_exit_two(tmp_path, monkeypatch, config, message):
+    (tmp_path / "_posts").mkdir()
+    (tmp_path / "_posts" / "2024-01-01-a.md").write_text("---\ntitle: A\ndate: 2024-01-01\n---\nx\n", encoding="utf-8")
+    (tmp_path / "_config.yml").write_text(config, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(feeds.cli.app, ["build", "--no-cache"])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    assert not (tmp_path / "public").exists()
