@@ -339,6 +339,7 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
         loaded = load_many(
             fresh, options, settings.jobs, _stage(progress, "read", len(fresh)),
             meanwhile=partial(renderers, settings.formats) if cold else None,
+            rows=cache is not None,
         )
 
     listed = set(order)
@@ -440,7 +441,10 @@ SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26  # primary result codes (extended codes k
 
 
 def _corrupt(exc: sqlite3.DatabaseError) -> bool:
-    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (SQLITE_CORRUPT, SQLITE_NOTADB)
+    if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        return True
+    # a text column whose bytes were damaged (Python's sqlite3 gives it no error code)
+    return isinstance(exc, sqlite3.OperationalError) and str(exc).startswith("Could not decode to UTF-8")
 
 
 def _build(

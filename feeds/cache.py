@@ -9,6 +9,7 @@ afresh), changes no output byte.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import secrets
@@ -21,7 +22,7 @@ from feeds.group import FeedIndex
 from feeds.model import Post, Problem, Severity, Stub
 from feeds.read import FileRead
 
-SCHEMA = 7
+SCHEMA = 8
 # A new cache file's page size: rows are about a kilobyte (a Chinese summary),
 # and 16 KiB pages fill a cold build's table a fifth faster than the default 4 KiB.
 # (SQLite applies it to new files only: an older cache keeps its page size, which costs speed, never bytes.)
@@ -68,6 +69,30 @@ def _post_columns(post: Post | None) -> tuple:
         post.title,
         post.summary,
         post.link,
+    )
+
+
+def _check(values: tuple, extra: bytes = b"") -> bytes:
+    """A checksum of a record's text columns (and ``extra`` bytes): a damaged page
+    that still reads as a row (bytes changed inside a text) is found, not served.
+    The columns hold no NUL and no U+0001 (XML forbids both), so they join unambiguously."""
+    text = "\x00".join(["\x01" if value is None else value for value in values])
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass") + extra, digest_size=8).digest()
+
+
+def _checks(path: str, columns: tuple, problems: bytes | None) -> bytes:
+    """(stub columns' checksum) + (the rest's): stubs() reads only the first part."""
+    stub = _check((path, *columns[:5]))
+    return stub + _check(columns[5:], stub + (problems or b""))
+
+
+def file_row(read: FileRead) -> tuple:
+    """The row of the files table that stores one file read."""
+    columns = _post_columns(read.post)
+    problems = pickle.dumps(problem_rows(read.problems), 5) if read.problems else None
+    return (
+        read.path, read.size, read.mtime_ns, read.ctime_ns, read.digest, read.read_ns,
+        *columns, problems, _checks(read.path, columns, problems),
     )
 
 
@@ -128,7 +153,7 @@ class Cache:
                 " read_ns INTEGER NOT NULL,"
                 # the post as plain columns (url is NULL when the file gave no post)
                 " url TEXT, date TEXT, updated TEXT, categories TEXT, tags TEXT,"
-                " title TEXT, summary TEXT, link TEXT, problems BLOB)"
+                " title TEXT, summary TEXT, link TEXT, problems BLOB, checks BLOB NOT NULL)"
             )
             db.execute(_URL_INDEX)
             # the few files with problems, which every run reports: found without
@@ -138,7 +163,7 @@ class Cache:
             db.execute("DROP TABLE IF EXISTS feeds")
             db.execute(
                 "CREATE TABLE feeds (out TEXT NOT NULL, kind TEXT NOT NULL, slug TEXT NOT NULL,"
-                " spellings TEXT NOT NULL, entries TEXT NOT NULL, PRIMARY KEY (out, kind, slug))"
+                " spellings TEXT NOT NULL, entries TEXT NOT NULL, checks BLOB NOT NULL, PRIMARY KEY (out, kind, slug))"
             )
             db.execute("DELETE FROM meta")
             db.executemany(
@@ -202,9 +227,12 @@ class Cache:
         try:
             for kind, slug in keys:
                 row = self.db.execute(
-                    "SELECT spellings, entries FROM feeds WHERE out = ? AND kind = ? AND slug = ?", (out_key, kind, slug)
+                    "SELECT spellings, entries, checks FROM feeds WHERE out = ? AND kind = ? AND slug = ?",
+                    (out_key, kind, slug),
                 ).fetchone()
                 if row is not None:
+                    if row[2] != _check((out_key, kind, slug, row[0], row[1])):
+                        raise CacheError(f"damaged feed index of {kind} {slug!r}")
                     spellings, entries = json.loads(row[0]), json.loads(row[1])
                     found[(kind, slug)] = FeedIndex(
                         tuple((name, count) for name, count in spellings),
@@ -229,14 +257,12 @@ class Cache:
                     if (kind, slug) not in keep
                 ]
                 db.executemany("DELETE FROM feeds WHERE out = ? AND kind = ? AND slug = ?", stale)
-            db.executemany(
-                "INSERT OR REPLACE INTO feeds VALUES (?, ?, ?, ?, ?)",
-                [
-                    (out_key, kind, slug, json.dumps(index.spellings, ensure_ascii=False),
-                     json.dumps(index.entries, ensure_ascii=False))
-                    for (kind, slug), index in indexes.items()
-                ],
-            )
+            rows = [
+                (out_key, kind, slug, json.dumps(index.spellings, ensure_ascii=False),
+                 json.dumps(index.entries, ensure_ascii=False))
+                for (kind, slug), index in indexes.items()
+            ]
+            db.executemany("INSERT OR REPLACE INTO feeds VALUES (?, ?, ?, ?, ?, ?)", [(*row, _check(row)) for row in rows])
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -310,7 +336,7 @@ class Cache:
                 found[path] = row[0]
         return found
 
-    _RECORD = "SELECT path, url, date, updated, categories, tags, title, summary, link, problems FROM files"
+    _RECORD = "SELECT path, url, date, updated, categories, tags, title, summary, link, problems, checks FROM files"
 
     def records(self, paths=None) -> dict[str, Record]:
         """Parsed results, of every file or of the given paths."""
@@ -341,9 +367,11 @@ class Cache:
             return value
 
         try:
-            for path, url, date, updated, categories, tags in self.db.execute(
-                "SELECT path, url, date, updated, categories, tags FROM files WHERE url IS NOT NULL"
+            for path, url, date, updated, categories, tags, checks in self.db.execute(
+                "SELECT path, url, date, updated, categories, tags, checks FROM files WHERE url IS NOT NULL"
             ):
+                if checks[:8] != _check((path, url, date, updated, categories, tags)):
+                    raise CacheError(f"damaged record of {path!r}")
                 when = fromiso(date)
                 found[path] = Stub(
                     path, url, when, when if updated == date else fromiso(updated), split(categories), split(tags)
@@ -357,14 +385,16 @@ class Cache:
         assert self.db is not None
         try:
             return [
-                (path, row_problems(pickle.loads(blob)))
-                for path, blob in self.db.execute("SELECT path, problems FROM files WHERE problems IS NOT NULL")
+                (row[0], self._record(*row).problems)
+                for row in self.db.execute(self._RECORD + " WHERE problems IS NOT NULL")
             ]
         except (pickle.UnpicklingError, EOFError, TypeError, ValueError, AttributeError) as exc:
             raise CacheError(f"unreadable record: {exc}") from exc
 
     @staticmethod
-    def _record(path, url, date, updated, categories, tags, title, summary, link, problems) -> Record:
+    def _record(path, url, date, updated, categories, tags, title, summary, link, problems, checks) -> Record:
+        if checks != _checks(path, (url, date, updated, categories, tags, title, summary, link), problems):
+            raise CacheError(f"damaged record of {path!r}")
         post = None
         if url is not None:
             when = datetime.fromisoformat(date)
@@ -409,20 +439,8 @@ class Cache:
             if bulk:
                 db.execute("DROP INDEX IF EXISTS files_url")
             db.executemany(
-                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        read.path,
-                        read.size,
-                        read.mtime_ns,
-                        read.ctime_ns,
-                        read.digest,
-                        read.read_ns,
-                        *_post_columns(read.post),
-                        pickle.dumps(problem_rows(read.problems), 5) if read.problems else None,
-                    )
-                    for read in loaded
-                ],
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [read.row or file_row(read) for read in loaded],  # (rows made by the workers that read them)
             )
             if bulk:
                 db.execute(_URL_INDEX)

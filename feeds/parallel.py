@@ -25,7 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
-from feeds.cache import post_row, problem_rows, row_problems
+from feeds.cache import file_row, post_row, problem_rows, row_problems
 from feeds.errors import FeedsError
 from feeds.model import Post
 from feeds.read import FileRead, ReadOptions, load_files
@@ -327,10 +327,11 @@ class _Inbox:
 # --- reading ------------------------------------------------------------------
 
 
-def _load_chunk(chunk: Sequence[tuple[str, str]], options: ReadOptions) -> list[tuple]:
-    """A worker's reads, with posts and problems as plain tuples (quick to pickle)."""
+def _load_chunk(chunk: Sequence[tuple[str, str]], options: ReadOptions, rows: bool) -> list[tuple]:
+    """A worker's reads, with posts and problems as plain tuples (quick to pickle),
+    and with their cache rows if ``rows``."""
     return [
-        read._replace(post=post_row(read.post), problems=problem_rows(read.problems))
+        read._replace(post=post_row(read.post), problems=problem_rows(read.problems), row=file_row(read) if rows else None)
         for read in load_files(chunk, options)
     ]
 
@@ -341,22 +342,25 @@ def load_many(
     jobs: int,
     progress: Callable[[int], None] | None = None,
     meanwhile: Callable[[], None] | None = None,
+    rows: bool = False,
 ) -> list[FileRead]:
     """Read files (in parallel when it pays); results in input order.
 
     ``meanwhile`` is called once in this process, while the workers read
-    (or first, without workers)."""
+    (or first, without workers). With ``rows``, each result carries its
+    cache row (feeds.cache.file_row), made by the process that read it."""
     workers = min(jobs, len(files) // MIN_FILES_PER_WORKER)
     results: list[FileRead] = []
 
     def local(chunk: Sequence[tuple[str, str]]) -> list[FileRead]:
-        return load_files(chunk, options)
+        reads = load_files(chunk, options)
+        return [read._replace(row=file_row(read)) for read in reads] if rows else reads
 
-    def take(rows: list, from_worker: bool) -> None:
+    def take(done: list, from_worker: bool) -> None:
         if not from_worker:
-            results.extend(rows)
+            results.extend(done)
         else:
-            for path, post, problems, *rest in rows:  # (not _replace: 50,000 of them)
+            for path, post, problems, *rest in done:  # (not _replace: 50,000 of them)
                 results.append(
                     FileRead(
                         path,
@@ -367,7 +371,7 @@ def load_many(
                 )
 
     chunks = _chunks(files, max(workers, 1) * 4)
-    _spread(workers, chunks, partial(_load_chunk, options=options), local, take, meanwhile, progress)
+    _spread(workers, chunks, partial(_load_chunk, options=options, rows=rows), local, take, meanwhile, progress)
     return results
 
 

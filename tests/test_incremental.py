@@ -519,6 +519,29 @@ def test_a_feed_file_changed_by_hand_is_rewritten_by_the_next_build(site, tmp_pa
     assert_like_cold(out, tmp_path / "cold")
 
 
+@pytest.mark.parametrize("damage", [b"8", b"\xff"], ids=["still-text", "not-utf-8"])
+def test_a_damaged_record_is_found_and_the_cache_rebuilt(site, tmp_path, damage):
+    """A byte of a cached summary changed on disk, in a page SQLite still reads:
+    the record's checksum (or the decoding) finds it, the cache is rebuilt with a
+    warning, and the feeds are a cold build's. (Before, the damaged text went
+    into the feeds without a word, or every build failed with exit 4.)"""
+    cache = tmp_path / "cache.sqlite"
+    build(site.settings(tmp_path / "first", cache, limit=0), NOW)
+    data = bytearray(cache.read_bytes())
+    assert not Path(f"{cache}-wal").exists() or Path(f"{cache}-wal").stat().st_size == 0
+    at = data.find(b"Summary 7: ")
+    assert at > 0
+    data[at + len("Summary ")] = damage[0]  # "Summary 8: …", or a byte no UTF-8 text holds
+    cache.write_bytes(bytes(data))
+
+    out = tmp_path / "out"
+    report = build(site.settings(out, cache, limit=0), NOW)
+    assert any("rebuilt" in p.message and p.severity is Severity.WARNING for p in report.problems), report.problems
+    cold_build(site.settings(tmp_path / "cold", limit=0), NOW)
+    assert_like_cold(out, tmp_path / "cold", damage)
+    assert not any("rebuilt" in p.message for p in build(site.settings(tmp_path / "again", cache, limit=0), NOW).problems)
+
+
 def test_deleting_the_cache_changes_no_byte(site, tmp_path):
     out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
     build(site.settings(out, cache), NOW)
