@@ -339,7 +339,7 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
         loaded = load_many(
             fresh, options, settings.jobs, _stage(progress, "read", len(fresh)),
             meanwhile=partial(renderers, settings.formats) if cold else None,
-            rows=cache is not None,
+            checks=cache is not None,
         )
 
     listed = set(order)

@@ -86,13 +86,22 @@ def _checks(path: str, columns: tuple, problems: bytes | None) -> bytes:
     return stub + _check(columns[5:], stub + (problems or b""))
 
 
+def _problems_blob(read: FileRead) -> bytes | None:
+    return pickle.dumps(problem_rows(read.problems), 5) if read.problems else None
+
+
+def record_checks(read: FileRead) -> bytes:
+    """The checksums of the record that stores one file read."""
+    return _checks(read.path, _post_columns(read.post), _problems_blob(read))
+
+
 def file_row(read: FileRead) -> tuple:
     """The row of the files table that stores one file read."""
     columns = _post_columns(read.post)
-    problems = pickle.dumps(problem_rows(read.problems), 5) if read.problems else None
+    problems = _problems_blob(read)
     return (
         read.path, read.size, read.mtime_ns, read.ctime_ns, read.digest, read.read_ns,
-        *columns, problems, _checks(read.path, columns, problems),
+        *columns, problems, read.checks or _checks(read.path, columns, problems),
     )
 
 
@@ -440,7 +449,7 @@ class Cache:
                 db.execute("DROP INDEX IF EXISTS files_url")
             db.executemany(
                 "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [read.row or file_row(read) for read in loaded],  # (rows made by the workers that read them)
+                [file_row(read) for read in loaded],
             )
             if bulk:
                 db.execute(_URL_INDEX)

@@ -72,7 +72,7 @@ class FileRead(NamedTuple):
     ctime_ns: int
     digest: bytes  # of the bytes read; b"" when none
     read_ns: int  # when it was read
-    row: tuple | None = None  # the cache's row for it, when made while reading (feeds.cache.file_row)
+    checks: bytes = b""  # its cache record's checksums, when made while reading (feeds.cache.record_checks)
 
 
 def read_file(display: str, path: str | Path, options: ReadOptions) -> ReadResult:
