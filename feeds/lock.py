@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import time
 from pathlib import Path
 
-from feeds.errors import LockTimeout
+from feeds.errors import FeedsError, LockTimeout
 
 LOCK_NAME = ".feeds.lock"
 
@@ -32,7 +33,13 @@ class OutputLock:
 
     def __enter__(self) -> OutputLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            # O_NOFOLLOW: the mark is written into this file, never through a link to another
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise FeedsError("the lock file is a symbolic link; remove it", self.path) from None
+            raise
         deadline = time.monotonic() + self.wait
         while True:
             try:

@@ -841,6 +841,18 @@ def test_jobs_give_identical_trees(tmp_path, monkeypatch):
 # --- 6. locking ------------------------------------------------------------------------------
 
 
+def test_a_lock_file_that_is_a_symbolic_link_is_not_written_through(site, tmp_path):
+    out, victim = tmp_path / "out", tmp_path / "victim.txt"
+    out.mkdir()
+    victim.write_text("precious\n", encoding="utf-8")
+    (out / LOCK_NAME).symlink_to(victim)
+    done = run_cli(site.cli_args(out, None), tmp_path)
+    assert done.returncode == 4, (done.stdout, done.stderr)
+    assert done.stderr.count("\n") == 1 and "symbolic link" in done.stderr, done.stderr
+    assert victim.read_text(encoding="utf-8") == "precious\n"
+    assert not list(out.rglob("*.xml"))
+
+
 def test_locked_output_exits_3_and_writes_nothing(site, tmp_path):
     out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
     out.mkdir()
