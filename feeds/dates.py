@@ -58,6 +58,9 @@ def parse_timezone(value: str) -> tzinfo:
         return _offset(*match.groups())
     if text.upper() in ("UTC", "Z", "GMT"):
         return timezone.utc
+    if text.lower() in ("localtime", "posixrules", "factory"):
+        # the machine's own zone (a link to /etc/localtime): output would depend on where it runs
+        raise DateError(f"time zone {value!r} is the machine's own; name a zone such as Asia/Shanghai")
     try:
         return ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -180,7 +180,9 @@ def test_parse_timezone(value, when, offset):
     assert zone.utcoffset(when.replace(tzinfo=zone)) == offset
 
 
-@pytest.mark.parametrize("value", ["Mars/Olympus_Mons", "Asia/Nowhere", "", "+2500", "../etc/passwd", "not a zone"])
+@pytest.mark.parametrize(
+    "value", ["Mars/Olympus_Mons", "Asia/Nowhere", "", "+2500", "../etc/passwd", "not a zone", "localtime", "posixrules"]
+)
 def test_parse_timezone_rejects_bad_names(value):
     with pytest.raises(DateError):
         parse_timezone(value)
