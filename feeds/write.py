@@ -117,7 +117,10 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
                 view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
-        os.replace(temp, path)
+        try:
+            os.replace(temp, path)
+        except OSError as exc:  # named after the file it was for, not the temp file
+            raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
     except BaseException:
         try:
             os.unlink(temp)

@@ -532,3 +532,15 @@ def test_a_bad_jekyll_config_is_one_line_and_exit_two(tmp_path, monkeypatch, con
     assert result.exit_code == 2, (result.output, result.exception)
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
     assert not (tmp_path / "public").exists()
+
+
+def test_a_file_that_cannot_be_put_in_place_is_named_in_the_error_and_no_temp_is_left(tmp_path):
+    """A directory where the manifest goes: the message names the manifest, not the temp file."""
+    from feeds.write import TEMP_PREFIX, atomic_write
+
+    target = tmp_path / ".feeds-manifest.json"
+    target.mkdir()
+    with pytest.raises(OSError) as raised:
+        atomic_write(target, b"{}\n")
+    assert raised.value.filename == str(target)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)]
