@@ -497,9 +497,7 @@ def _write_phase(
         and cache.current_state() == phase.state_before
     )
     seen = _output_stats(out, manifest.current) if incremental else None
-    if incremental:
-        assert cache is not None
-        incremental = seen is not None and cache.output_digest(out_key) == _output_digest(seen)
+    incremental = seen is not None and cache is not None and cache.output_digest(out_key) == _output_digest(seen)
     if incremental:
         incremental = phase.commit()
     coming_due = next_due is not None and next_due <= now and not settings.future
@@ -671,7 +669,7 @@ def _add_posts(
         replace(manifest, files=manifest.files | current, current=current, settings=fingerprint, posts=report.posts),
         before_write=lock.writing,
     )
-    _record_output(cache, out_key, settings.out, current, seen, set(report.written))
+    _record_output(cache, out_key, settings.out, current, seen, report.written)
     cache.set_built_state(out_key, phase.state_after)
     return True
 
@@ -719,16 +717,15 @@ def _record_output(
     out: Path,
     current: set[str],
     seen: dict[str, tuple[int, int, int]] | None = None,
-    written: set[str] | None = None,
+    written: Iterable[str] = (),
 ) -> None:
     """Tell the cache how this build leaves the directory's files, so that the next
     run notices a file changed by anyone else. With ``seen`` (the stats found at
-    the start), only the files ``written`` and the manifest are looked at again."""
-    if seen is None or written is None:
-        stats = _output_stats(out, current)
-    else:
-        again = _output_stats(out, {*written, *(current - seen.keys())})
-        stats = None if again is None else {relative: seen[relative] for relative in current if relative in seen} | again
+    the start), only the manifest, the files ``written`` and new ones are looked at
+    again; the others keep the stats seen."""
+    stats = _output_stats(out, current if seen is None else {*written, *(current - seen.keys())})
+    if stats is not None and seen is not None:
+        stats = {relative: seen[relative] for relative in current if relative not in stats} | stats
     cache.set_output_digest(out_key, _output_digest(stats) if stats is not None else "")
 
 

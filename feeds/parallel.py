@@ -25,6 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
+from feeds.batch import batches
 from feeds.cache import post_row, problem_rows, record_checks, row_problems
 from feeds.errors import FeedsError
 from feeds.model import Post
@@ -383,9 +384,8 @@ def load_many(
 
 # The work list of the current render, read by forked workers by index.
 _RENDER_WORK: tuple | None = None
-# Feeds rendered before any of them is written: as with reading (feeds.read.READ_BATCH),
-# the system calls of writing, between two renders, slow rendering down. This
-# many, or as many as make this many bytes (a big feed is still held alone).
+# Feeds rendered before any of them is written (see feeds.batch): this many,
+# or as many as make this many bytes (a big feed is still held alone).
 WRITE_BATCH = 32
 WRITE_BATCH_BYTES = 1 << 20
 
@@ -397,17 +397,9 @@ def _render_chunk(indices: Sequence[int]) -> list[tuple[str, bool]]:
 
     writer = Writer(out, before_write)
     done = []
-    position = 0
-    while position < len(indices):
-        rendered: list[tuple[str, bytes]] = []
-        held = 0
-        while position < len(indices) and len(rendered) < WRITE_BATCH and held < WRITE_BATCH_BYTES:
-            relative, fmt, spec = tasks[indices[position]]
-            position += 1
-            data = render(spec, site, fmt)
-            rendered.append((relative, data))
-            held += len(data)
-        done.extend((relative, writer.write(relative, data)) for relative, data in rendered)
+    work = (tasks[index] for index in indices)
+    for batch in batches(work, lambda task: render(task[2], site, task[1]), WRITE_BATCH, WRITE_BATCH_BYTES):
+        done.extend((relative, writer.write(relative, data)) for (relative, _fmt, _spec), data in batch)
     return done
 
 
