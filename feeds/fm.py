@@ -116,7 +116,8 @@ def parse(front: str, first_line: int) -> Parsed:
 # own resolver and constructors. Anything else returns None and goes to YAML.
 
 _SIMPLE_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +(.*))?")
-_NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+# what YAML refuses, and its other line breaks (NEL, U+2028, U+2029), which fold quoted text
+_NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\xA0-\u2027\u202A-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
 _PLAIN_START_BAD = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _RESERVED_KEYS = frozenset("y n yes no on off true false null".split())
 _RESOLVER = yaml.resolver.Resolver()
@@ -232,13 +233,17 @@ def _simple_scalar(value: str, top: bool) -> object:
     first = value[0]
     if first == '"':
         inner = value[1:-1]
-        if len(value) < 2 or value[-1] != '"' or '"' in inner or "\\" in inner:
+        if len(value) < 2 or value[-1] != '"':
             return _NOT_SIMPLE
-        return inner
+        if "\\" in inner:  # escapes, as a generator that escapes its titles writes them
+            return _yaml_escapes(inner)
+        return _NOT_SIMPLE if '"' in inner else inner
     if first == "'":
         inner = value[1:-1]
-        if len(value) < 2 or value[-1] != "'" or "'" in inner:
+        if len(value) < 2 or value[-1] != "'":
             return _NOT_SIMPLE
+        if "'" in inner:  # "''" is a quote; any other one ends the scalar early: left to YAML
+            return _NOT_SIMPLE if "'" in inner.replace("''", "") else inner.replace("''", "'")
         return inner
     if first in _PLAIN_START_BAD or ": " in value or " #" in value or value.endswith(":") or "\t" in value:
         return _NOT_SIMPLE
@@ -262,6 +267,25 @@ def _simple_scalar(value: str, top: bool) -> object:
         return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, value))
     except (ValueError, OverflowError):
         return value if top else _NOT_SIMPLE  # "2024-02-30": YAML would fail; the date check reports it
+
+
+# The inside of a one-line double-quoted scalar made only of text and the escapes
+# YAML knows (PyYAML's scanner and libyaml agree on these). Whatever else
+# (an unknown escape, a lone quote, a backslash at the end) is left to YAML.
+_DOUBLE_QUOTED = re.compile(r'(?:[^"\\]|\\(?:[0abt\tnvfre "/\\N_LP]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}))*')
+
+
+# Escapes of code points libyaml refuses (PyYAML does not): surrogates (a
+# "\\ud83d\\ude00" pair, say) and past U+10FFFF. (An escaped backslash before
+# "ud8.." looks the same: such text merely goes to YAML.)
+_REFUSED_CODE = re.compile(r"\\(?:u[dD][89a-fA-F]|U(?!00(?:0[0-9A-Fa-f]|10))|U0000[dD][89a-fA-F])")
+
+
+def _yaml_escapes(inner: str) -> object:
+    """The text of a double-quoted scalar with escapes, or _NOT_SIMPLE."""
+    if _DOUBLE_QUOTED.fullmatch(inner) is None or _REFUSED_CODE.search(inner):
+        return _NOT_SIMPLE
+    return _ESCAPE.sub(_unescape, inner)
 
 
 def _kind(value: object) -> str:

@@ -10,6 +10,7 @@ an independent XML-Char filter, not with feeds.text.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -285,6 +286,15 @@ SCALAR = st.one_of(
                      "-.inf", "2024-02-30", "2024-13-01 10:00:00", "=", "<<", "post", "emnews 东财"]),
     st.text(alphabet=st.characters(blacklist_characters="\n\r"), max_size=20),
     st.text(alphabet="0123456789-:.+ eE_xob", max_size=20),
+    # quoted with escapes, as generators that escape their titles write them (JSON's
+    # escapes, YAML's own, and some YAML refuses), and single-quoted with '' for '
+    st.builds(json.dumps, st.text(alphabet=st.characters(blacklist_characters="\n\r"), max_size=12)),
+    st.builds(lambda text: json.dumps(text, ensure_ascii=False), st.text(max_size=12)),
+    st.from_regex(r'\A"(?:[a-z "\t]|\\[0abtnvfre "/\\N_LPq\t]|\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|\\U00[01][0-9a-fA-F]{5}|\\)*"\Z'),
+    st.builds(lambda text: "'" + text.replace("'", "''") + "'", st.text(alphabet="ab' ", max_size=8)),
+    st.sampled_from(["'a'b'", "''''", r'"\\"', r'"\\\"', r'"\ud83d\ude00"', r'"\U00110000"', r'"a\"b"', r'"a"b"',
+                     # YAML's other line breaks, which fold quoted text into a space
+                     '"a\x85b"', "'a\u2028b'", "a\u2029b"]),
 )
 
 
@@ -375,6 +385,21 @@ def test_the_usual_lists_take_the_fast_path(front):
 
     simple = parse_simple(front)
     assert simple is not None and simple == _yaml_value(front)
+
+
+@pytest.mark.parametrize(
+    ("front", "title"),
+    [
+        (r'title: "He said \"降准\" today"', 'He said "降准" today'),
+        (r'title: "C:\\data \u00e9\t\/"', "C:\\data é\t/"),
+        ("title: 'It''s here'", "It's here"),
+    ],
+)
+def test_escaped_titles_take_the_fast_path(front, title):
+    # a generator that escapes its titles (JSON-style) must not pay for a YAML parser per post
+    from feeds.fm import parse_simple
+
+    assert parse_simple(front) == {"title": title} == _yaml_value(front)
 
 
 def _split_by_lines(text: str):
