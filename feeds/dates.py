@@ -23,6 +23,14 @@ _BASIC = re.compile(
 # The scraper's own form, "2022-06-01 16:03:57 +0800": most dates, so it has a
 # shortcut of its own (a case of _FAST; a test checks both give the same).
 _SCRAPER = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)")
+# RFC 2822, as feeds and some generators write dates: "Sun, 02 Nov 2025 01:46:58 +0800".
+# dateutil reads these too, fifteen times slower: a shortcut that gives the same
+# (a test checks); the weekday is not checked, as dateutil does not.
+_RFC2822 = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),\s*)?(\d{1,2})\s+(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+(\d{4})"
+    r"\s+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s+(Z|UTC|GMT)|\s*([+-])(\d{2}):?(\d{2}))?"
+)
+_MONTHS = {name: number for number, name in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
 _HAS_YEAR = re.compile(r"\d{4}")
 # "2022年6月1日 16:03", as Chinese sites write dates: read as "2022-6-1 16:03"
 _CJK_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]\s*")
@@ -146,6 +154,8 @@ def to_datetime(value: object, zone: tzinfo) -> datetime | None:
     try:
         if match:
             return _from_match(match, zone)
+        if (rfc := _RFC2822.fullmatch(text)) is not None:
+            return _from_rfc2822(rfc, zone)
         parsed = _dateutil_parse(text)
     except (ValueError, OverflowError) as exc:
         raise DateError(f"cannot read date {text[:60]!r}: {exc}") from exc
@@ -196,6 +206,17 @@ def _from_match(match: re.Match[str], zone: tzinfo) -> datetime:
     naive = datetime(
         int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro
     )
+    return _aware(naive, zulu, sign, off_h, off_m, zone)
+
+
+def _from_rfc2822(match: re.Match[str], zone: tzinfo) -> datetime:
+    day, month, year, hour, minute, second, zulu, sign, off_h, off_m = match.groups()
+    naive = datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second or 0))
+    return _aware(naive, zulu, sign, off_h, off_m, zone)
+
+
+def _aware(naive: datetime, zulu: str | None, sign: str | None, off_h: str, off_m: str | None, zone: tzinfo) -> datetime:
+    """A parsed wall-clock time in the offset written after it ("Z", "+0800"), or else in ``zone``."""
     if zulu:
         return fixed(naive.replace(tzinfo=timezone.utc))
     if sign:

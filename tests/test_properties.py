@@ -563,6 +563,52 @@ def test_scraper_date_shortcut_is_the_general_parse(value):
         assert got.utcoffset() == expected.utcoffset() and got.isoformat() == expected.isoformat()
 
 
+RFC2822_DATES = st.builds(
+    "{}{} {} {} {}:{}{}{}".format,
+    st.sampled_from(["", "Sun, ", "Mon,", "Fri,  "]),
+    st.sampled_from(["1", "02", "29", "31", "0", "32"]),
+    st.sampled_from(["Jan", "Feb", "Nov", "Dec"]),
+    st.sampled_from(["2025", "1000", "0999", "9999", "2024"]),
+    st.sampled_from(["0", "01", "23", "24"]),
+    st.sampled_from(["00", "59", "60"]),
+    st.sampled_from(["", ":00", ":59", ":60"]),
+    st.sampled_from(["", " +0800", " -0000", " +08:00", "+0530", " GMT", " UTC", " Z", " +2400", " -1230"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(RFC2822_DATES)
+def test_rfc2822_date_shortcut_is_what_dateutil_reads(value):
+    from feeds import dates
+
+    zone = ZoneInfo("Asia/Shanghai")
+    assert dates._RFC2822.fullmatch(value), value  # (each of these takes the shortcut)
+    _same_as_dateutil(value)
+
+
+@pytest.mark.parametrize("value", ["Sun, 02 Nov 2025 01:46:58Z", "02 Nov 2025 01:46:58UTC", "02 nov 2025 01:46:58 +0800"])
+def test_rfc2822_like_dates_off_the_shortcut_are_still_what_dateutil_reads(value):
+    _same_as_dateutil(value)
+
+
+def _same_as_dateutil(value):
+    from feeds import dates
+
+    zone = ZoneInfo("Asia/Shanghai")
+    try:
+        got = dates.to_datetime(value, zone)
+    except dates.DateError:
+        got = "error"
+    try:
+        parsed = dates._dateutil_parse(value)
+        expected = dates.localize(parsed, zone) if parsed.tzinfo is None else dates.fixed(parsed)
+    except (ValueError, OverflowError):
+        expected = "error"
+    assert got == expected
+    if got != "error":
+        assert got.utcoffset() == expected.utcoffset() and got.isoformat() == expected.isoformat()
+
+
 @settings(max_examples=500, deadline=None)
 @given(
     st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
