@@ -30,9 +30,10 @@ change, so a build in which nothing changed touches nothing.
 
 BUILD_HELP = """Read the posts under SOURCES and write the feeds under --out.
 
-SOURCES are directories (searched recursively for *.md and *.markdown) or
-files. Default: posts/; at the root of a Jekyll site, _posts/ followed by
-every other top-level folder with "post" in its name (such as old_post/).
+SOURCES are directories (searched recursively for *.md, *.markdown,
+*.mkdown, *.mkdn and *.mkd) or files. Default: posts/; at the root of a
+Jekyll site, _posts/ followed by every other top-level folder with "post"
+in its name (such as old_post/).
 When two files give the same permalink, the one from the earlier source wins.
 
 Settings come from defaults < the Jekyll _config.yml of the site < feeds.toml

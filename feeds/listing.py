@@ -45,7 +45,8 @@ class Listing(NamedTuple):
     chunks: list[Chunk]
 
 
-POST_SUFFIXES = (".md", ".markdown")
+# Jekyll's Markdown extensions (its markdown_ext default)
+POST_SUFFIXES = (".md", ".markdown", ".mkdown", ".mkdn", ".mkd")
 _DISPLAY = itemgetter(0)
 
 

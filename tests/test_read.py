@@ -335,6 +335,9 @@ def test_discover_sorted_skips_hidden_and_non_posts(tmp_path):
         "b/2021-01-02-b.md",
         "2021-01-03-c.markdown",
         "a/2021-01-01-a.md",
+        "c/2021-01-08-h.mkd",
+        "c/2021-01-09-i.MKDN",
+        "c/2021-01-10-j.mkdown",
         "2021-01-04-d.txt",
         "notes.html",
         ".hidden/2021-01-05-e.md",
@@ -344,7 +347,14 @@ def test_discover_sorted_skips_hidden_and_non_posts(tmp_path):
         _touch(tmp_path, rel)
     found = discover((tmp_path,))
     rels = [Path(path).relative_to(tmp_path).as_posix() for _display, path in found]
-    assert rels == ["2021-01-03-c.markdown", "a/2021-01-01-a.md", "b/2021-01-02-b.md"]
+    assert rels == [
+        "2021-01-03-c.markdown",
+        "a/2021-01-01-a.md",
+        "b/2021-01-02-b.md",
+        "c/2021-01-08-h.mkd",
+        "c/2021-01-09-i.MKDN",
+        "c/2021-01-10-j.mkdown",
+    ]
     for display, path in found:
         assert display == str(path)
 
