@@ -314,8 +314,10 @@ def _validate(m: dict[str, Any], sources, config_file, jekyll_file) -> Settings:
         ints[key] = value
     encoding = str(m.get("encoding", "utf-8"))
     try:
-        b"x".decode(encoding, "replace")  # a text encoding ("rot13" or "base64" are not)
-    except LookupError as exc:
+        # a text encoding ("rot13" or "base64" are not; "idna" and "undefined"
+        # refuse "replace" with a UnicodeError)
+        b"x".decode(encoding, "replace")
+    except (LookupError, UnicodeError) as exc:
         raise ConfigError(f"unknown text encoding {encoding!r}") from exc
     permalink = str(m.get("permalink", "date"))
     if permalink not in PERMALINK_STYLES and not permalink.startswith("/"):

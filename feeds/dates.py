@@ -75,6 +75,8 @@ def parse_timezone(value: str) -> tzinfo:
         raise DateError(f"unknown time zone {value!r}") from exc
 
 
+# The longest date text read: "Wednesday, 1 June 2022 16:03:57.123456789 +08:00" is 48.
+MAX_DATE_LENGTH = 100
 MIN_YEAR, MAX_YEAR = 1000, 9999  # what RFC 822 and RFC 3339 dates can be written as
 
 
@@ -144,6 +146,8 @@ def to_datetime(value: object, zone: tzinfo) -> datetime | None:
         if aware is not None and MIN_YEAR < aware.year < MAX_YEAR:
             return aware
     text = value.strip()
+    if len(text) > MAX_DATE_LENGTH:  # (the patterns below, and dateutil, are not all linear in it)
+        raise DateError(f"cannot read date {text[:60]!r}…: {len(text)} characters long")
     if _NO_DATE.fullmatch(text):
         return None  # "" or "date:  +0800": the scraper wrote an offset and no date
     if not _HAS_YEAR.search(text):
@@ -157,8 +161,9 @@ def to_datetime(value: object, zone: tzinfo) -> datetime | None:
         if (rfc := _RFC2822.fullmatch(text)) is not None:
             return _from_rfc2822(rfc, zone)
         parsed = _dateutil_parse(text)
-    except (ValueError, OverflowError) as exc:
-        raise DateError(f"cannot read date {text[:60]!r}: {exc}") from exc
+    except (ValueError, OverflowError, ArithmeticError) as exc:  # (dateutil: decimal.InvalidOperation too)
+        why = exc if isinstance(exc, (ValueError, OverflowError)) else "numbers out of range"
+        raise DateError(f"cannot read date {text[:60]!r}: {why}") from exc
     if parsed.tzinfo is None:
         return localize(parsed, zone)
     return fixed(parsed)

@@ -94,12 +94,16 @@ def parse(front: str, first_line: int) -> Parsed:
         )
     except RecursionError:
         return Parsed(None, ((first_line, "front matter is nested too deeply"),))
-    except (ValueError, OverflowError) as exc:
-        # YAML's own constructors reject some values (a timestamp such as 2024-02-30)
+    except (ValueError, OverflowError, LookupError, AttributeError, TypeError) as exc:
+        # YAML's own constructors reject some values: a timestamp such as 2024-02-30
+        # (ValueError); an explicit tag on a value it does not fit, such as
+        # "!!bool maybe" (KeyError), '!!int ""' (IndexError) or "!!timestamp x"
+        # (AttributeError). Only the YAML call is in this try.
         recovered, notes = parse_flat(front, first_line)
+        why = exc if isinstance(exc, (ValueError, OverflowError)) else "a !!type tag that does not fit its value"
         return Parsed(
             recovered or None,
-            ((first_line, f"front matter has a value YAML cannot take ({exc}); read it line by line"), *notes),
+            ((first_line, f"front matter has a value YAML cannot take ({why}); read it line by line"), *notes),
         )
     if meta is None:
         meta = {}

@@ -347,10 +347,12 @@ def _assert_usage_error(result, tmp_path: Path) -> None:
         ["--site-url", "https://e.org/?q=1"],
         ["--site-url", "https://e.org/#top"],
         ["--site-url", SITE, "--encoding", "rot13"],
+        ["--site-url", SITE, "--encoding", "idna"],
+        ["--site-url", SITE, "--encoding", "undefined"],
         ["--site-url", SITE, "--wait", "nan"],
         ["--site-url", SITE, "--wait", "inf"],
     ],
-    ids=["query", "fragment", "rot13", "wait-nan", "wait-inf"],
+    ids=["query", "fragment", "rot13", "idna", "undefined", "wait-nan", "wait-inf"],
 )
 def test_bad_flags_exit_two(tmp_path, site, flags):
     _assert_usage_error(_cli(tmp_path, site, *flags), tmp_path)
