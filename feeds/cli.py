@@ -20,6 +20,7 @@ from feeds.errors import ConfigError, FeedsError, LockTimeout, MissingSiteURL
 
 EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_LOCKED, EXIT_IO = 0, 1, 2, 3, 4
 EXIT_BUG = 70  # EX_SOFTWARE: an internal error
+EXIT_OUTPUT_LOST = 120  # as Python's own exit, when stdout or stderr cannot be written
 
 HELP = """Publish Atom and RSS feeds from folders of Jekyll-style Markdown posts.
 
@@ -68,6 +69,17 @@ Examples:
   feeds check --format json | jq '.problems[] | select(.severity == "error")'
 """
 
+class _OutputLost(Exception):
+    """stdout or stderr cannot be written (a full disk, a closed pipe): no bug, no traceback."""
+
+
+def _echo(message: str = "", err: bool = False, nl: bool = True) -> None:
+    try:
+        typer.echo(message, err=err, nl=nl)
+    except OSError as exc:
+        raise _OutputLost(str(exc)) from exc
+
+
 app = typer.Typer(
     help=HELP, add_completion=False, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False
 )
@@ -75,7 +87,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"feeds {__version__}")
+        _echo(f"feeds {__version__}")
         raise typer.Exit()
 
 
@@ -180,12 +192,12 @@ def build(
     seconds = time.perf_counter() - started
     if report.aborted:
         count = sum(1 for p in report.problems if p.severity.value != "info")
-        typer.echo(f"feeds: --strict: {count} problem(s); nothing written", err=True)
+        _echo(f"feeds: --strict: {count} problem(s); nothing written", err=True)
         raise typer.Exit(EXIT_SKIPPED)
     if not quiet:
         unchanged = report.feeds - len(report.written)
         pruned = f", {len(report.pruned)} pruned" if report.pruned else ""
-        typer.echo(
+        _echo(
             f"feeds: {report.posts} posts read, {report.skipped} skipped; "
             f"{len(report.written)} feed files written, {unchanged} unchanged{pruned} "
             f"in {settings.out} ({seconds:.2f} s)"
@@ -228,7 +240,7 @@ def check(
     errors = sum(1 for p in shown if p.severity.value == "error")
     warnings = sum(1 for p in shown if p.severity.value == "warning")
     if output_format == "json":
-        typer.echo(
+        _echo(
             json.dumps(
                 {
                     "files": found.files,
@@ -246,8 +258,8 @@ def check(
         )
     else:
         for problem in shown:
-            typer.echo(str(problem))
-        typer.echo(f"{found.files} files, {len(found.posts)} posts: {errors} error(s), {warnings} warning(s)")
+            _echo(str(problem))
+        _echo(f"{found.files} files, {len(found.posts)} posts: {errors} error(s), {warnings} warning(s)")
     raise typer.Exit(EXIT_SKIPPED if errors else EXIT_OK)
 
 
@@ -266,14 +278,14 @@ def _settings(flags: dict, exit_on_error: bool = True):
 
 
 def _fail(message: str, code: int):
-    typer.echo(f"feeds: error: {message}", err=True)
+    _echo(f"feeds: error: {message}", err=True)
     raise typer.Exit(code)
 
 
 def _print_problems(problems, verbose: bool) -> None:
     for problem in problems:
         if verbose or problem.severity.value != "info":
-            typer.echo(str(problem), err=True)
+            _echo(str(problem), err=True)
 
 
 class _progress:
@@ -338,12 +350,14 @@ def main() -> None:
         app(prog_name="feeds")
     except SystemExit as exc:  # how every command ends (typer's standalone mode), whatever its status
         _leave(exc.code)
+    except _OutputLost:  # whatever the command did is done (files written); only its report is lost
+        _leave(EXIT_OUTPUT_LOST)
     except KeyboardInterrupt:
-        typer.echo("feeds: interrupted", err=True)
+        _echo("feeds: interrupted", err=True)
         sys.exit(130)
     except Exception:  # noqa: BLE001 - a bug: loud, with its traceback, and its own exit code
         traceback.print_exc()
-        typer.echo("feeds: internal error (a bug in feeds): please report it with the traceback above", err=True)
+        _echo("feeds: internal error (a bug in feeds): please report it with the traceback above", err=True)
         sys.exit(EXIT_BUG)
 
 
@@ -362,11 +376,16 @@ def _leave(code: object) -> NoReturn:
     elif isinstance(code, int):
         status = code
     else:  # sys.exit("message"): the message on stderr, status 1
-        print(code, file=sys.stderr)
         status = 1
+        try:
+            print(code, file=sys.stderr)
+        except (OSError, ValueError, AttributeError):  # stderr full, closed, or None
+            status = EXIT_OUTPUT_LOST
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with the descriptor closed (">&-"): nothing to flush
+            continue
         try:
             stream.flush()
         except (OSError, ValueError):  # a closed pipe; a closed stream
-            status = status or 120
+            status = status or EXIT_OUTPUT_LOST
     os._exit(status)

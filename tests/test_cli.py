@@ -127,6 +127,31 @@ def test_a_build_by_the_console_script_leaves_its_report_and_status(tmp_path):
     assert re.search(r"\d+ posts?", done.stdout + done.stderr), (done.stdout, done.stderr)
     assert parse(tmp_path / "out" / "atom.xml").entries
 
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("command", ["build", "check"])
+@pytest.mark.parametrize("stdout", ["full", "closed"])
+def test_stdout_that_cannot_be_written_is_no_bug(tmp_path, command, stdout):
+    """A full disk (/dev/full) or a closed descriptor on stdout: the build is
+    done all the same, no traceback, and the status says the report was lost
+    (120, as Python's own exit) or, closed from the start, that all went well."""
+    site = tmp_path / "site" / "_posts"
+    shutil.copytree(EXAMPLE / "_posts", site)
+    args = [sys.executable, "-m", "feeds", command, str(site), "--site-url", "https://example.org"]
+    if command == "build":
+        args += ["--out", str(tmp_path / "out"), "--no-cache"]
+    script = "import os, subprocess, sys\n"
+    if stdout == "full":
+        script += "sys.exit(subprocess.run(sys.argv[1:], stdout=open('/dev/full', 'w')).returncode)\n"
+    else:  # the child starts with descriptor 1 closed
+        script += "sys.exit(subprocess.run(sys.argv[1:], preexec_fn=lambda: os.close(1)).returncode)\n"
+    done = subprocess.run([sys.executable, "-c", script, *args], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr, done.stderr
+    assert done.returncode == (120 if stdout == "full" else 0), done.stderr
+    if command == "build":
+        assert parse(tmp_path / "out" / "atom.xml").entries
+
+
 def test_a_run_with_nothing_to_render_imports_no_renderer(tmp_path):
     """Start-up is part of a cron run's bill: feedgen and lxml load only for rendering."""
     site = tmp_path / "site" / "_posts"
