@@ -85,6 +85,9 @@ class BuildReport:
     pruned: list[str] = field(default_factory=list)
     reparsed: int = 0  # files actually read and parsed (the rest came from the cache)
     aborted: bool = False  # --strict found problems; nothing was written
+    # No post at all (an empty or unmounted source, every file bad): nothing was
+    # written, so live feeds are not emptied by a mistake (and --prune removes nothing).
+    empty: bool = False
 
     @property
     def skipped(self) -> int:
@@ -456,6 +459,9 @@ def _build(
         report.aborted = True
         phase.commit()  # what was read stays known
         return report
+    if not phase.order:  # no post file at all
+        report.empty = True
+        return report
     settings.out.mkdir(parents=True, exist_ok=True)
     try:
         with OutputLock(settings.out, settings.wait) as lock:
@@ -523,6 +529,9 @@ def _write_phase(
             lock.written()
             return
     posts = phase.posts()
+    if not posts:  # files, but none gave a post: every one was bad
+        report.empty = True
+        return
     visible, notes, new_next_due = _visible(settings, now, posts)
     report.problems.extend(notes)
     if cache is not None:

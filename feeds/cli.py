@@ -45,7 +45,7 @@ Examples:
   feeds build                                  # posts/ -> public/
   feeds build _posts old_post --limit 0        # a Jekyll site, every post
   feeds build posts --site-url https://example.org --out site/feeds
-  feeds build --formats atom --quiet           # for cron: silent unless a post is bad
+  feeds build --formats atom --quiet           # for cron: silent unless a post is skipped
   feeds build --prune                          # also remove feeds of vanished categories/tags
 
 \b
@@ -162,7 +162,9 @@ def build(
         Optional[bool],
         typer.Option("--prune/--no-prune", help="Remove feeds an earlier build wrote whose category or tag is gone."),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only errors (posts skipped) and warnings about the cache.")
+    ] = False,
     verbose: VerboseOpt = False,
 ) -> None:
     flags = dict(
@@ -188,11 +190,15 @@ def build(
         _fail(f"cannot write {exc.filename or settings.out}: {exc.strerror or exc}", EXIT_IO)
     except sqlite3.Error as exc:  # locked for too long by another program, disk full, ...
         _fail(f"cache {settings.cache}: {exc}", EXIT_IO)
-    _print_problems(report.problems, verbose)
+    _print_problems(report.problems, verbose, quiet, about_the_run={str(settings.cache)})
     seconds = time.perf_counter() - started
     if report.aborted:
         count = sum(1 for p in report.problems if p.severity.value != "info")
         _echo(f"feeds: --strict: {count} problem(s); nothing written", err=True)
+        raise typer.Exit(EXIT_SKIPPED)
+    if report.empty:
+        found = f"{report.files} post files, none of them a post" if report.files else "no post files"
+        _echo(f"feeds: error: {found} in {', '.join(map(str, settings.sources))}; nothing written", err=True)
         raise typer.Exit(EXIT_SKIPPED)
     if not quiet:
         unchanged = report.feeds - len(report.written)
@@ -282,9 +288,16 @@ def _fail(message: str, code: int):
     raise typer.Exit(code)
 
 
-def _print_problems(problems, verbose: bool) -> None:
+def _print_problems(problems, verbose: bool, quiet: bool = False, about_the_run: set[str] = frozenset()) -> None:
+    """Infos with --verbose; warnings unless --quiet, which shows only the posts
+    skipped (errors) and warnings about the run itself (its cache): a post read
+    with a warning (invalid YAML read line by line, say) would else mail cron
+    on every run for good."""
     for problem in problems:
-        if verbose or problem.severity.value != "info":
+        severity = problem.severity.value
+        if severity == "error" or (severity == "warning" and (not quiet or problem.path in about_the_run)):
+            _echo(str(problem), err=True)
+        elif verbose and severity == "info":
             _echo(str(problem), err=True)
 
 

@@ -207,6 +207,27 @@ def test_quiet_prints_nothing_on_success(runner, tmp_path):
     assert (out / "atom.xml").is_file()
 
 
+def test_quiet_shows_skipped_posts_but_not_posts_read_with_a_warning(runner, site, tmp_path):
+    """The scraper's unescaped titles are read line by line with a warning, on
+    every run: under --quiet (cron) that must not mail anyone; a skipped post must."""
+    (site / "_posts" / "2024-05-20-recovered.md").write_text(
+        '---\ntitle: "央行"降准"释放流动性"\ndate: 2024-05-20 10:00:00 +0800\n---\nBody.\n', encoding="utf-8"
+    )
+    args = ["build", str(site), "--out", str(tmp_path / "out"), *cache_flag(tmp_path)]
+    loud = runner.invoke(app, args)
+    assert loud.exit_code == 0 and "2024-05-20-recovered.md:2: warning: front matter is not valid YAML" in loud.stderr
+    for _run in range(2):  # read afresh, then from the cache
+        quiet = runner.invoke(app, [*args, "--quiet"])
+        assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", "")
+    (site / "_posts" / "2024-05-21-broken.md").write_text(BROKEN_POST, encoding="utf-8")
+    quiet = runner.invoke(app, [*args, "--quiet"])
+    assert quiet.exit_code == 1
+    assert quiet.stderr.splitlines() == [l for l in quiet.stderr.splitlines() if "2024-05-21-broken.md" in l and ": error: " in l]
+    assert quiet.stderr and quiet.stdout == ""
+    entries = parse(tmp_path / "out" / "atom.xml").entries
+    assert '央行"降准"释放流动性' in [entry.title for entry in entries]
+
+
 # --- build: a bad post ----------------------------------------------------------------
 
 
@@ -477,3 +498,32 @@ def typer_click_command():
 
     group = typer.main.get_command(app)
     return group.commands["build"]
+
+
+@pytest.mark.parametrize("how", ["empty folder", "every post bad"])
+def test_no_post_at_all_leaves_the_live_feeds_alone(runner, site, tmp_path, how):
+    """An unmounted disk, a half-done checkout or a wrong path must not empty
+    (or, with --prune, delete) the feeds readers follow: exit 1, one line, nothing touched."""
+    out = tmp_path / "out"
+    first = runner.invoke(app, ["build", str(site), "--out", str(out), *cache_flag(tmp_path)])
+    assert first.exit_code == 0, first.output
+    before = {path: path.read_bytes() for path in feed_files(out)}
+    assert len(before) > 2
+    if how == "empty folder":
+        source = tmp_path / "empty"
+        source.mkdir()
+        flags = []
+    else:
+        source, flags = site, ["--max-post-size", "0"]
+    result = runner.invoke(
+        app, ["build", str(source), "--out", str(out), "--prune", "--site-url", "https://example.org",
+              *cache_flag(tmp_path), *flags],
+    )
+    assert result.exit_code == 1, result.output
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("feeds: error: ") and "nothing written" in last and str(source) in last, result.stderr
+    assert {path: path.read_bytes() for path in feed_files(out)} == before
+    # and once the posts are back, the build goes on as before
+    again = runner.invoke(app, ["build", str(site), "--out", str(out), *cache_flag(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert {path: path.read_bytes() for path in feed_files(out)} == before
