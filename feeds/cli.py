@@ -33,12 +33,12 @@ BUILD_HELP = """Read the posts under SOURCES and write the feeds under --out.
 
 SOURCES are directories (searched recursively for *.md, *.markdown,
 *.mkdown, *.mkdn and *.mkd) or files. Default: posts/; at the root of a
-Jekyll site, _posts/ followed by every other top-level folder with "post"
-in its name (such as old_post/).
+Jekyll site (or given such a root), _posts/ followed by every other
+top-level folder with "post" in its name (such as old_post/).
 When two files give the same permalink, the one from the earlier source wins.
 
 Settings come from defaults < the Jekyll _config.yml of the site < feeds.toml
-(current directory, beside the first source, or --config) < flags.
+(current directory, in or beside the first source folder, or --config) < flags.
 
 \b
 Examples:

@@ -98,17 +98,38 @@ def default_sources(cwd: Path) -> tuple[Path, ...]:
     every top-level folder whose name has "post" in it is read after _posts/,
     in name order (_drafts and the built _site are not).
     """
-    if (cwd / JEKYLL_CONFIG).is_file() and (cwd / "_posts").is_dir() and not (cwd / "posts").is_dir():
-        archives = sorted(
-            entry.name
-            for entry in cwd.iterdir()
-            if entry.is_dir()
-            and "post" in entry.name.lower()
-            and entry.name not in ("_posts", "_drafts", "_site")
-            and not entry.name.startswith(".")
-        )
-        return (Path("_posts"), *(Path(name) for name in archives))
+    if is_jekyll_root(cwd) and not (cwd / "posts").is_dir():
+        return jekyll_post_folders(cwd, Path())
     return (Path("posts"),)
+
+
+def is_jekyll_root(directory: Path) -> bool:
+    return (directory / JEKYLL_CONFIG).is_file() and (directory / "_posts").is_dir()
+
+
+def jekyll_post_folders(root: Path, named: Path) -> tuple[Path, ...]:
+    """_posts/, then each top-level folder with "post" in its name, under ``named`` (how ``root`` is written)."""
+    archives = sorted(
+        entry.name
+        for entry in root.iterdir()
+        if entry.is_dir()
+        and "post" in entry.name.lower()
+        and entry.name not in ("_posts", "_drafts", "_site")
+        and not entry.name.startswith(".")
+    )
+    return (named / "_posts", *(named / name for name in archives))
+
+
+def _expand_site_roots(sources: tuple[Path, ...]) -> tuple[Path, ...]:
+    """A source that is a Jekyll site's root stands for its post folders, as
+    with no source at all: its drafts, built _site and pages are no posts."""
+    expanded: list[Path] = []
+    for source in sources:
+        if source.is_dir() and is_jekyll_root(source):
+            expanded.extend(jekyll_post_folders(source, source))
+        else:
+            expanded.append(source)
+    return tuple(expanded)
 
 
 def find_site_root(source: Path) -> Path | None:
@@ -139,6 +160,7 @@ def load(flags: dict[str, Any], cwd: Path) -> Settings:
     for source in sources:
         if not source.exists():
             raise ConfigError(f"no such file or directory: {source}")
+    sources = _expand_site_roots(sources)
 
     root = find_site_root(sources[0])
     jekyll_file = root / JEKYLL_CONFIG if root else None
@@ -166,9 +188,12 @@ def _find_config(explicit: str | Path | None, cwd: Path, sources: tuple[Path, ..
         return path
     if (cwd / CONFIG_NAME).is_file():
         return cwd / CONFIG_NAME
-    first = sources[0]
-    beside = (first if first.is_dir() else first.parent) / CONFIG_NAME
-    return beside if beside.is_file() else None
+    # in the first source folder, or beside it (/srv/site/feeds.toml for /srv/site/_posts)
+    folder = sources[0] if sources[0].is_dir() else sources[0].parent
+    for candidate in (folder / CONFIG_NAME, folder.parent / CONFIG_NAME):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _relative_to(config_file: Path | None, path: Path) -> Path:

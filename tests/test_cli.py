@@ -457,25 +457,45 @@ def test_check_json_clean_is_valid_and_exit_zero(runner, tmp_path, monkeypatch):
     assert data["posts"] == distinct_posts(EXAMPLE)
 
 
-def test_jekyll_site_root_reads_posts_and_archive_folders_by_default(tmp_path, monkeypatch):
-    """`feeds build` with no sources at a Jekyll site's root: _posts/ first, then old_post/."""
+@pytest.mark.parametrize("given", ["nothing", ".", "the site's path"])
+def test_jekyll_site_root_reads_posts_and_archive_folders_by_default(tmp_path, monkeypatch, given):
+    """`feeds build` at a Jekyll site's root, or given that root: _posts/ first,
+    then old_post/; never _drafts/, the built _site/ or the site's pages."""
     site = tmp_path / "site"
     for folder, name, title in (
         ("_posts", "2024-05-02-b.md", "In _posts"),
         ("old_post", "2024-05-01-a.md", "Only in old_post"),
         ("old_post", "2024-05-02-b.md", "Archived copy of b"),
         ("_drafts", "2024-05-03-c.md", "A draft"),
+        ("_site/2024", "2024-05-04-d.md", "A built copy"),
+        (".", "2024-05-05-about.md", "A page"),
     ):
         (site / folder).mkdir(parents=True, exist_ok=True)
         (site / folder / name).write_text(
             f'---\ntitle: "{title}"\ndate: {name[:10]} 08:00:00 +0800\ncategories: x\n---\n\nText.\n', "utf-8"
         )
     (site / "_config.yml").write_text("url: https://site.example\ntimezone: Asia/Shanghai\n", "utf-8")
-    monkeypatch.chdir(site)
-    result = CliRunner().invoke(app, ["build", "--out", str(tmp_path / "out"), "--no-cache", "--limit", "0"])
+    monkeypatch.chdir(site if given != "the site's path" else tmp_path)
+    sources = {"nothing": [], ".": ["."], "the site's path": [str(site)]}[given]
+    result = CliRunner().invoke(app, ["build", *sources, "--out", str(tmp_path / "out"), "--no-cache", "--limit", "0"])
     assert result.exit_code == 0, result.output
     titles = sorted(entry.title for entry in parse(tmp_path / "out" / "atom.xml").entries)
     assert titles == ["In _posts", "Only in old_post"]
+
+
+def test_feeds_toml_beside_the_first_source_is_found(tmp_path, monkeypatch):
+    """`feeds build /srv/site/_posts` from anywhere reads /srv/site/feeds.toml."""
+    site = tmp_path / "srv" / "site"
+    (site / "_posts").mkdir(parents=True)
+    (site / "_posts" / "2024-05-02-b.md").write_text('---\ntitle: "b"\ndate: 2024-05-02 08:00:00 +0800\n---\nB.\n', "utf-8")
+    (site / "feeds.toml").write_text('site_url = "https://beside.example"\ntitle = "Beside"\n', "utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = CliRunner().invoke(app, ["build", str(site / "_posts"), "--out", str(tmp_path / "out"), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    feed = parse(tmp_path / "out" / "atom.xml")
+    assert feed.feed.title == "Beside" and feed.entries[0].link.startswith("https://beside.example/")
 
 
 def test_readme_documents_every_build_option():
