@@ -81,7 +81,8 @@ def _echo(message: str = "", err: bool = False, nl: bool = True) -> None:
 
 
 app = typer.Typer(
-    help=HELP, add_completion=False, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False
+    help=HELP, add_completion=False, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -204,8 +205,8 @@ def build(
         unchanged = report.feeds - len(report.written)
         pruned = f", {len(report.pruned)} pruned" if report.pruned else ""
         _echo(
-            f"feeds: {report.posts} posts read, {report.skipped} skipped; "
-            f"{len(report.written)} feed files written, {unchanged} unchanged{pruned} "
+            f"feeds: {_count(report.posts, 'post')} read, {report.skipped} skipped; "
+            f"{_count(len(report.written), 'feed file')} written, {unchanged} unchanged{pruned} "
             f"in {settings.out} ({seconds:.2f} s)"
         )
     raise typer.Exit(EXIT_SKIPPED if report.skipped else EXIT_OK)
@@ -286,6 +287,10 @@ def _settings(flags: dict, exit_on_error: bool = True):
 def _fail(message: str, code: int):
     _echo(f"feeds: error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _print_problems(problems, verbose: bool, quiet: bool = False, about_the_run: set[str] = frozenset()) -> None:

@@ -82,7 +82,7 @@ def default_cache(config_file: Path | None, out: Path) -> Path | None:
     if config_file is not None:
         return config_file.parent / DEFAULT_CACHE_NAME
     root = os.environ.get("XDG_CACHE_HOME")
-    if not root:
+    if not root or not os.path.isabs(root):  # (the XDG spec: a relative path is to be ignored)
         try:
             root = str(Path.home() / ".cache")
         except RuntimeError:  # no HOME and no password entry
@@ -148,6 +148,10 @@ def find_site_root(source: Path) -> Path | None:
 def load(flags: dict[str, Any], cwd: Path) -> Settings:
     """Merge defaults, the Jekyll config, feeds.toml and the flags given (None = not given)."""
     given = {k: v for k, v in flags.items() if v is not None and v != ()}
+    for key in ("site_url", "timezone", "out", "cache", "config", "permalink", "encoding"):
+        if isinstance(given.get(key), str) and not given[key].strip():
+            # ("--timezone $TZ" with TZ unset): not a silent fallback to some other value
+            raise ConfigError(f"--{key.replace('_', '-')} is empty")
     sources = tuple(Path(s) for s in given.get("sources", ())) or None
 
     config_file = _find_config(given.get("config"), cwd, sources or default_sources(cwd))
@@ -183,6 +187,8 @@ def load(flags: dict[str, Any], cwd: Path) -> Settings:
 def _find_config(explicit: str | Path | None, cwd: Path, sources: tuple[Path, ...]) -> Path | None:
     if explicit is not None:
         path = Path(explicit)
+        if path.is_dir():
+            raise ConfigError(f"--config {path} is a directory; give the feeds.toml file")
         if not path.is_file():
             raise ConfigError(f"no such config file: {path}")
         return path
@@ -270,6 +276,8 @@ def _check_cache_path(cache: Path, out: Path) -> None:
         raise ConfigError(f"--cache {cache} is inside --out {out}, which is published; put it elsewhere")
     if cache.is_dir():
         raise ConfigError(f"--cache {cache} is a directory; give a file name")
+    if not cache.parent.is_dir():  # a typo: no folders are made for it
+        raise ConfigError(f"--cache {cache}: no such folder {cache.parent}")
     try:
         with open(cache, "rb") as found:
             head = found.read(len(SQLITE_HEADER))
@@ -291,8 +299,9 @@ def _check_page_pattern(key: str, pattern: str, site_url: str) -> None:
         fields = [field for _text, field, _spec, _conv in string.Formatter().parse(pattern) if field is not None]
     except ValueError as exc:
         raise ConfigError(f"{key}: {exc}") from exc
-    if any(field not in ("slug", "name", "site") for field in fields):
-        raise ConfigError(f"{key}: use only {{slug}}, {{name}} and {{site}} in the pattern, not {fields}")
+    wrong = [field for field in fields if field not in ("slug", "name", "site")]
+    if wrong:
+        raise ConfigError(f"{key}: use only {{slug}}, {{name}} and {{site}} in the pattern, not {wrong}")
     if absolute_url(pattern.format(slug="x", name="x", site=site_url)) is None:
         raise ConfigError(f"{key}: {pattern!r} does not give an absolute http(s) URL")
     # a name goes in percent-encoded, which a path, query or fragment takes and a host does not

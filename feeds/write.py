@@ -109,12 +109,16 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
             break
         except FileExistsError:  # left by a killed run of a process with the same pid
             continue
+        except OSError as exc:  # (a read-only folder, say): named after the file it was for
+            raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
     try:
         try:
             os.fchmod(fd, 0o644)  # whatever the umask: feeds are for everyone to read
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
+        except OSError as exc:  # a full disk: named after the file it was for
+            raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
         finally:
             os.close(fd)
         try:

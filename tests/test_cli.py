@@ -21,7 +21,7 @@ BUILD_OPTIONS = (
     "--out", "--site-url", "--title", "--author", "--lang", "--timezone", "--limit", "--formats",
     "--link", "--summary-length", "--permalink", "--future", "--config", "--quiet", "--verbose",
 )
-SUMMARY_LINE = re.compile(r"feeds: (\d+) posts read, (\d+) skipped; (\d+) feed files written, (\d+) unchanged in .+")
+SUMMARY_LINE = re.compile(r"feeds: (\d+) posts? read, (\d+) skipped; (\d+) feed files? written, (\d+) unchanged in .+")
 BROKEN_POST = "---\ntitle: \"broken\"\ndate: 2024-05-07 09:00:00 +0800\ncategories: emnews\n\nthe closing fence is missing\n"
 
 
@@ -547,3 +547,10 @@ def test_no_post_at_all_leaves_the_live_feeds_alone(runner, site, tmp_path, how)
     again = runner.invoke(app, ["build", str(site), "--out", str(out), *cache_flag(tmp_path)])
     assert again.exit_code == 0, again.output
     assert {path: path.read_bytes() for path in feed_files(out)} == before
+
+
+@pytest.mark.parametrize("args", [["-h"], ["build", "-h"], ["check", "-h"]])
+def test_dash_h_is_help(runner, args):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0 and result.stdout.startswith("Usage: "), result.output
+    assert "-h, --help" in result.stdout

@@ -17,7 +17,7 @@ import feeds.read
 from conftest import EXAMPLE, NOW, REPO, settings_for
 from feeds.build import build
 
-SUMMARY_LINE = re.compile(r"feeds: \d+ posts read, \d+ skipped; (\d+) feed files written, (\d+) unchanged in ")
+SUMMARY_LINE = re.compile(r"feeds: \d+ posts? read, \d+ skipped; (\d+) feed files? written, (\d+) unchanged in ")
 VOLATILE = ("TZ", "LANG", "LANGUAGE", "PYTHONHASHSEED", "PYTHONUTF8", "PYTHONIOENCODING")
 
 

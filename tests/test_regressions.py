@@ -351,8 +351,13 @@ def _assert_usage_error(result, tmp_path: Path) -> None:
         ["--site-url", SITE, "--encoding", "undefined"],
         ["--site-url", SITE, "--wait", "nan"],
         ["--site-url", SITE, "--wait", "inf"],
+        ["--site-url", SITE, "--timezone", ""],  # ("--timezone $TZ" with TZ unset)
+        ["--site-url", "  "],
+        ["--site-url", SITE, "--cache", "no-such-folder/cache.sqlite"],
+        ["--site-url", SITE, "--config", "."],
     ],
-    ids=["query", "fragment", "rot13", "idna", "undefined", "wait-nan", "wait-inf"],
+    ids=["query", "fragment", "rot13", "idna", "undefined", "wait-nan", "wait-inf",
+         "empty-timezone", "empty-site-url", "cache-folder-missing", "config-is-a-folder"],
 )
 def test_bad_flags_exit_two(tmp_path, site, flags):
     _assert_usage_error(_cli(tmp_path, site, *flags), tmp_path)
@@ -546,3 +551,47 @@ def test_a_file_that_cannot_be_put_in_place_is_named_in_the_error_and_no_temp_is
         atomic_write(target, b"{}\n")
     assert raised.value.filename == str(target)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)]
+
+
+@pytest.mark.parametrize("failing", ["open", "write"])
+def test_a_temp_file_that_cannot_be_made_or_filled_is_named_after_its_target(tmp_path, monkeypatch, failing):
+    """A read-only folder (open) or a full disk (write): the error names the feed, not the temp file."""
+    import errno
+
+    from feeds import write
+    from feeds.write import TEMP_PREFIX, atomic_write
+
+    real = getattr(os, failing)
+
+    def fail(*args, **kwargs):
+        if failing == "write" or TEMP_PREFIX in str(args[0]):
+            code = errno.EROFS if failing == "open" else errno.ENOSPC
+            raise OSError(code, os.strerror(code), str(args[0]) if failing == "open" else None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(write.os, failing, fail)
+    target = tmp_path / "atom.xml"
+    with pytest.raises(OSError) as raised:
+        atomic_write(target, b"<feed/>\n")
+    monkeypatch.setattr(write.os, failing, real)
+    assert raised.value.filename == str(target)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)]
+
+
+def test_a_relative_xdg_cache_home_is_ignored(tmp_path, monkeypatch):
+    """The XDG Base Directory spec: a relative $XDG_CACHE_HOME is invalid and ignored."""
+    from feeds.config import default_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/path")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache(None, tmp_path / "out").parent == tmp_path / "home" / ".cache" / "feeds"
+
+
+def test_a_wrong_page_pattern_field_is_named_alone(tmp_path, site):
+    result = _cli(tmp_path, site, "--site-url", SITE)
+    assert result.exit_code == 0, result.output
+    toml = tmp_path / "feeds.toml"
+    toml.write_text('tag_url = "{site}/t/{nme}/"\n', encoding="utf-8")
+    result = _cli(tmp_path, site, "--site-url", SITE, "--config", str(toml))
+    assert result.exit_code == 2
+    assert result.stderr.strip().endswith("not ['nme']"), result.stderr
