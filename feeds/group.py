@@ -28,9 +28,17 @@ def dedupe(posts: Iterable[Post | Stub]) -> tuple[list, list[Problem]]:
         first = kept.get(post.url)
         if first is None:
             kept[post.url] = post
-        else:
+        elif (post.date, post.categories, post.tags) == (first.date, first.categories, first.tags):
+            # a copy (the scraper's archive folder holds the same article): nothing lost
+            notes.append(Problem(post.path, f"same permalink as {first.path}; that copy is used", Severity.INFO))
+        else:  # another post under the same URL: it is left out, and that is worth saying
             notes.append(
-                Problem(post.path, f"same permalink as {first.path}; that copy is used", Severity.INFO)
+                Problem(
+                    post.path,
+                    f"same permalink as {first.path}, but another date, categories or tags; left out"
+                    " (give one of them its own slug or permalink)",
+                    Severity.WARNING,
+                )
             )
     return list(kept.values()), notes
 

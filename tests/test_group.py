@@ -224,17 +224,28 @@ def test_updated_compares_instants_across_offsets():
 # --- dedupe -------------------------------------------------------------------------------------
 
 
-def test_dedupe_keeps_the_first_post_per_url_with_an_info_problem():
+def test_dedupe_keeps_the_first_post_per_url_with_an_info_problem_for_a_copy():
     first = make_post("https://e.org/same", day(1), path="a/_posts/one.md")
-    second = make_post("https://e.org/same", day(2), path="b/_posts/two.md")
+    copy = make_post("https://e.org/same", day(1), path="b/_posts/one.md")  # the archive's copy
     other = make_post("https://e.org/other", day(3), path="a/_posts/other.md")
-    kept, problems = dedupe([first, other, second])
+    kept, problems = dedupe([first, other, copy])
     assert kept == [first, other]
     assert len(problems) == 1
     problem = problems[0]
     assert problem.severity is Severity.INFO
-    assert problem.path == "b/_posts/two.md"
+    assert problem.path == "b/_posts/one.md"
     assert "a/_posts/one.md" in problem.message
+
+
+def test_dedupe_warns_when_another_post_takes_a_permalink():
+    """Two different articles under one URL (another time of the same day, other
+    tags): the second is left out, and that is a warning, not an info."""
+    first = make_post("https://e.org/same", day(1), path="a/_posts/one.md")
+    later = make_post("https://e.org/same", day(2), path="b/_posts/two.md")
+    kept, problems = dedupe([first, later])
+    assert kept == [first]
+    assert [(p.severity, p.path) for p in problems] == [(Severity.WARNING, "b/_posts/two.md")]
+    assert "a/_posts/one.md" in problems[0].message and "left out" in problems[0].message
 
 
 def test_dedupe_without_duplicates_changes_nothing():
