@@ -104,7 +104,8 @@ def _main(
 
 # Options shared by build and check ------------------------------------------------
 
-SourcesArg = Annotated[Optional[list[Path]], typer.Argument(help="Post directories or files.", show_default=False)]
+# paths as text: typer turns "" into Path("."), and an empty value must be refused, not read as "here"
+SourcesArg = Annotated[Optional[list[str]], typer.Argument(help="Post directories or files.", show_default=False)]
 SiteUrlOpt = Annotated[Optional[str], typer.Option("--site-url", help="Absolute site URL (with any base path).")]
 TimezoneOpt = Annotated[
     Optional[str], typer.Option("--timezone", help="Zone for dates without an offset: Asia/Shanghai, +0800. Default UTC.")
@@ -117,7 +118,7 @@ PermalinkOpt = Annotated[
     typer.Option("--permalink", help="Jekyll permalink style or pattern. Default: date (/:categories/:year/:month/:day/:title:output_ext)."),
 ]
 FutureOpt = Annotated[Optional[bool], typer.Option("--future/--no-future", help="Include posts dated after now.")]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="A feeds.toml to use instead of ./feeds.toml.")]
+ConfigOpt = Annotated[Optional[str], typer.Option("--config", help="A feeds.toml to use instead of ./feeds.toml.")]
 EncodingOpt = Annotated[Optional[str], typer.Option("--encoding", help="Encoding of post files. Default utf-8.")]
 MaxSizeOpt = Annotated[
     Optional[int], typer.Option("--max-post-size", help="Skip post files over N bytes. Default 10 MB.")
@@ -128,7 +129,7 @@ VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Also report e
 @app.command(help=BUILD_HELP)
 def build(
     sources: SourcesArg = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output directory. Default public/.")] = None,
+    out: Annotated[Optional[str], typer.Option("--out", "-o", help="Output directory. Default public/.")] = None,
     site_url: SiteUrlOpt = None,
     title: Annotated[Optional[str], typer.Option("--title", help="Site title (feed titles).")] = None,
     author: Annotated[Optional[str], typer.Option("--author", help="Feed author name.")] = None,
@@ -149,7 +150,7 @@ def build(
         Optional[bool], typer.Option("--strict/--no-strict", help="Any problem (even a warning) stops the build before writing.")
     ] = None,
     cache: Annotated[
-        Optional[Path],
+        Optional[str],
         typer.Option("--cache", help="Cache file. Default .feeds-cache.sqlite beside feeds.toml, else in ~/.cache/feeds/."),
     ] = None,
     no_cache: Annotated[

@@ -152,6 +152,8 @@ def load(flags: dict[str, Any], cwd: Path) -> Settings:
         if isinstance(given.get(key), str) and not given[key].strip():
             # ("--timezone $TZ" with TZ unset): not a silent fallback to some other value
             raise ConfigError(f"--{key.replace('_', '-')} is empty")
+    if any(not str(source).strip() for source in given.get("sources", ())):
+        raise ConfigError("a source is empty (an unset variable?)")
     sources = tuple(Path(s) for s in given.get("sources", ())) or None
 
     config_file = _find_config(given.get("config"), cwd, sources or default_sources(cwd))

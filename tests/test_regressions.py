@@ -595,3 +595,25 @@ def test_a_wrong_page_pattern_field_is_named_alone(tmp_path, site):
     result = _cli(tmp_path, site, "--site-url", SITE, "--config", str(toml))
     assert result.exit_code == 2
     assert result.stderr.strip().endswith("not ['nme']"), result.stderr
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--out", ""], ["--cache", ""], ["--config", ""], ["--out", " "]],
+    ids=["out", "cache", "config", "out-blank"],
+)
+def test_an_empty_path_flag_exits_two_and_writes_nothing_here(tmp_path, site, monkeypatch, flags):
+    """typer turns "" into Path("."): `--out "$OUT"` with OUT unset wrote the feeds
+    into the current directory. An empty path is refused; nothing is written."""
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    result = CliRunner().invoke(feeds.cli.app, ["build", str(site), "--site-url", SITE, "--no-cache", *flags])
+    _assert_usage_error(result, tmp_path)
+    assert list(here.iterdir()) == []
+
+
+def test_an_empty_source_exits_two_and_reads_nothing_here(tmp_path, site, monkeypatch):
+    monkeypatch.chdir(site)  # "" would have read the current directory
+    result = CliRunner().invoke(feeds.cli.app, ["build", "", "--out", str(tmp_path / "out"), "--site-url", SITE])
+    _assert_usage_error(result, tmp_path)
