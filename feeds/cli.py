@@ -301,9 +301,11 @@ def _print_problems(problems, verbose: bool, quiet: bool = False, about_the_run:
     on every run for good."""
     for problem in problems:
         severity = problem.severity.value
-        if severity == "error" or (severity == "warning" and (not quiet or problem.path in about_the_run)):
-            _echo(str(problem), err=True)
-        elif verbose and severity == "info":
+        if (
+            severity == "error"
+            or (severity == "warning" and (not quiet or problem.path in about_the_run))
+            or (severity == "info" and verbose)
+        ):
             _echo(str(problem), err=True)
 
 

@@ -161,7 +161,7 @@ def to_datetime(value: object, zone: tzinfo) -> datetime | None:
         if (rfc := _RFC2822.fullmatch(text)) is not None:
             return _from_rfc2822(rfc, zone)
         parsed = _dateutil_parse(text)
-    except (ValueError, OverflowError, ArithmeticError) as exc:  # (dateutil: decimal.InvalidOperation too)
+    except (ValueError, ArithmeticError) as exc:  # (OverflowError; from dateutil, decimal.InvalidOperation too)
         why = exc if isinstance(exc, (ValueError, OverflowError)) else "numbers out of range"
         raise DateError(f"cannot read date {text[:60]!r}: {why}") from exc
     if parsed.tzinfo is None:

@@ -100,7 +100,15 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
 
     A reader sees the old file or the new one, never a part; a run killed
     half-way leaves only a temp file that :func:`remove_temp_files` cleans.
+    An error (a read-only folder, a full disk) names ``path``, never the temp file.
     """
+    try:
+        _write_and_replace(path, data)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
+
+
+def _write_and_replace(path: str | os.PathLike[str], data: bytes) -> None:
     directory = os.path.dirname(path)
     while True:  # a name no other process (pid) or write (serial) uses
         temp = os.path.join(directory, f"{TEMP_PREFIX}{os.getpid()}-{next(_serial)}.tmp")
@@ -109,22 +117,15 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
             break
         except FileExistsError:  # left by a killed run of a process with the same pid
             continue
-        except OSError as exc:  # (a read-only folder, say): named after the file it was for
-            raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
     try:
         try:
             os.fchmod(fd, 0o644)  # whatever the umask: feeds are for everyone to read
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
-        except OSError as exc:  # a full disk: named after the file it was for
-            raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
         finally:
             os.close(fd)
-        try:
-            os.replace(temp, path)
-        except OSError as exc:  # named after the file it was for, not the temp file
-            raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
+        os.replace(temp, path)
     except BaseException:
         try:
             os.unlink(temp)
