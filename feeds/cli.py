@@ -294,7 +294,7 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
-def _print_problems(problems, verbose: bool, quiet: bool = False, about_the_run: set[str] = frozenset()) -> None:
+def _print_problems(problems, verbose: bool, quiet: bool = False, about_the_run: frozenset[str] | set[str] = frozenset()) -> None:
     """Infos with --verbose; warnings unless --quiet, which shows only the posts
     skipped (errors) and warnings about the run itself (its cache): a post read
     with a warning (invalid YAML read line by line, say) would else mail cron

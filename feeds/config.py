@@ -125,7 +125,7 @@ def _expand_site_roots(sources: tuple[Path, ...]) -> tuple[Path, ...]:
     with no source at all: its drafts, built _site and pages are no posts."""
     expanded: list[Path] = []
     for source in sources:
-        if source.is_dir() and is_jekyll_root(source):
+        if is_jekyll_root(source):  # (a file has no _posts/ folder in it)
             expanded.extend(jekyll_post_folders(source, source))
         else:
             expanded.append(source)
