@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import marshal
+import math
 import os
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -464,7 +465,8 @@ def _build(
         return report
     settings.out.mkdir(parents=True, exist_ok=True)
     try:
-        with OutputLock(settings.out, settings.wait) as lock:
+        waiting = _stage(progress, "wait", math.ceil(settings.wait))
+        with OutputLock(settings.out, settings.wait, waiting=waiting) as lock:
             _write_phase(settings, now, cache, phase, report, progress, lock)
     except LockTimeout:
         phase.commit()  # what was read stays known

@@ -316,6 +316,7 @@ class _progress:
         self.enabled = enabled and sys.stderr.isatty()
         self._bar = None
         self._tasks: dict[str, int] = {}
+        self._shown = float("-inf")  # when the bar was last drawn
 
     def __enter__(self):
         if not self.enabled:
@@ -340,11 +341,21 @@ class _progress:
 
     def update(self, stage: str, done: int, total: int) -> None:
         assert self._bar is not None
+        if stage != "wait" and "wait" in self._tasks:  # the wait is over: its bar goes
+            self._bar.remove_task(self._tasks.pop("wait"))
         if stage not in self._tasks:
-            label = {"read": "reading posts", "write": "writing feeds"}.get(stage, stage)
-            self._tasks[stage] = self._bar.add_task(label, total=total)
-        if done == total or done % 50 == 0:
+            self._tasks[stage] = self._bar.add_task(self.LABELS.get(stage, stage), total=total)
+        now = time.monotonic()
+        if done == total or now - self._shown >= self.EVERY_S:  # (drawn at most ten times a second)
+            self._shown = now
             self._bar.update(self._tasks[stage], completed=done, refresh=True)
+
+    LABELS = {
+        "read": "reading posts",
+        "write": "writing feeds",
+        "wait": "waiting for another build (s)",
+    }
+    EVERY_S = 0.1
 
     def __exit__(self, *exc_info) -> None:
         if self._bar is not None:

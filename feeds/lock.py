@@ -6,6 +6,7 @@ import errno
 import fcntl
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from feeds.errors import FeedsError, LockTimeout
@@ -25,10 +26,13 @@ class OutputLock:
     means the last build was killed part-way, whatever it used (a cache or not).
     """
 
-    def __init__(self, out: Path, wait: float, poll: float = 0.1):
+    def __init__(self, out: Path, wait: float, poll: float = 0.1, waiting: Callable[[int], None] | None = None):
+        """``waiting``, if given, is told the whole seconds waited so far, each
+        time they grow, while another build holds the lock (0 first)."""
         self.path = Path(out) / LOCK_NAME
         self.wait = wait
         self.poll = poll
+        self.waiting = waiting
         self._fd: int | None = None
 
     def __enter__(self) -> OutputLock:
@@ -40,13 +44,19 @@ class OutputLock:
             if exc.errno == errno.ELOOP:
                 raise FeedsError("the lock file is a symbolic link; remove it", self.path) from None
             raise
-        deadline = time.monotonic() + self.wait
+        started = time.monotonic()
+        deadline = started + self.wait
+        told = -1
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() >= deadline:
+                now = time.monotonic()
+                if self.waiting is not None and int(now - started) > told and now < deadline:
+                    told = int(now - started)
+                    self.waiting(told)
+                if now >= deadline:
                     os.close(fd)
                     raise LockTimeout(
                         f"another feeds build holds the lock; gave up after {self.wait:g} s (--wait)",

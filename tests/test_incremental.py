@@ -37,6 +37,7 @@ from conftest import EXAMPLE, NOW, parse, process_ended, settings_for
 from feeds import cache as cache_module
 from feeds import parallel, read
 from feeds.build import build
+from feeds.errors import LockTimeout
 from feeds.lock import LOCK_NAME, OutputLock
 from feeds.manifest import MANIFEST_NAME
 from feeds.model import Severity
@@ -869,6 +870,60 @@ def test_locked_output_exits_3_and_writes_nothing(site, tmp_path):
     assert done.returncode == 0, (done.stdout, done.stderr)
     cold_build(site.settings(tmp_path / "cold"), NOW)
     assert_like_cold(out, tmp_path / "cold")
+
+
+def test_the_lock_tells_each_second_waited_until_it_is_free(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    told: list[int] = []
+    holder = OutputLock(out, wait=0).__enter__()
+    try:
+        with pytest.raises(LockTimeout):
+            with OutputLock(out, wait=1.3, poll=0.02, waiting=told.append):
+                pass
+        assert told == [0, 1]  # each whole second once, none once the wait is over
+    finally:
+        holder.__exit__(None, None, None)
+    told.clear()
+    with OutputLock(out, wait=5, waiting=told.append):
+        assert told == []  # a free lock: no wait to tell
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a pseudo-terminal")
+def test_a_build_at_a_terminal_says_it_waits_for_another_build(site, tmp_path):
+    import pty
+
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    out.mkdir()
+    args = [a for a in site.cli_args(out, cache, "--wait", "1.5") if a != "--quiet"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDS")}
+    env.update(PYTHONIOENCODING="utf-8", COLUMNS="120", TERM="xterm")
+    master, slave = pty.openpty()
+    try:
+        with OutputLock(out, wait=0):
+            done = subprocess.run(
+                [sys.executable, "-m", "feeds", "build", *args], cwd=tmp_path, env=env,
+                stdout=subprocess.PIPE, stderr=slave, timeout=120,
+            )
+        os.close(slave)
+        slave = -1
+        shown = b""
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # (Linux: EIO once the terminal's other end is closed)
+                break
+            if not data:
+                break
+            shown += data
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    assert done.returncode == 3
+    text = shown.decode("utf-8", "replace")
+    assert "waiting for another build" in text, text
+    assert "gave up after 1.5 s" in text, text
 
 
 def test_locked_output_keeps_the_last_build_and_the_next_build_catches_up(site, tmp_path):
