@@ -176,6 +176,8 @@ def build(
         max_post_size=max_post_size, strict=strict, cache=cache, no_cache=no_cache, jobs=jobs,
         wait=wait, prune=prune,
     )
+    if cache is not None and no_cache:
+        _fail("--cache and --no-cache contradict each other: give one", EXIT_USAGE)
     settings = _settings(flags)
     from feeds.build import build as run_build
 
@@ -227,6 +229,7 @@ def check(
     output_format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
     verbose: VerboseOpt = False,
 ) -> None:
+    output_format = output_format.lower()  # as --formats of build
     if output_format not in ("text", "json"):
         _fail(f"--format must be text or json, not {output_format!r}", EXIT_USAGE)
     flags = dict(

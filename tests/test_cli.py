@@ -264,6 +264,20 @@ def test_unknown_format_exit_two(runner, tmp_path):
     assert "json" in result.stderr
 
 
+def test_cache_and_no_cache_together_exit_two(runner, tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["build", str(EXAMPLE), "--out", str(out), "--no-cache", *cache_flag(tmp_path)])
+    _assert_usage_error(result, out)
+    assert "--cache" in result.stderr and "--no-cache" in result.stderr
+    assert not (tmp_path / "cache.sqlite").exists()
+
+
+def test_check_format_is_case_insensitive_as_build_formats_is(runner):
+    result = runner.invoke(app, ["check", str(EXAMPLE), "--format", "JSON"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["problems"] is not None
+
+
 def test_missing_source_exit_two(runner, tmp_path):
     out = tmp_path / "out"
     missing = tmp_path / "no-such-posts"
