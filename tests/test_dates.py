@@ -117,6 +117,14 @@ def test_garbage_raises_date_error(value):
 
 
 @pytest.mark.parametrize(
+    "value", ["2022-06-01 16:03:57 +0860", "2022-06-01 16:03:57 +08:60", "2022-06-01T16:03:57+0899", "June 1, 2022 4:03 pm -0575"]
+)
+def test_an_offset_with_sixty_minutes_or_more_is_refused_not_rolled_over(value):
+    with pytest.raises(DateError, match="offset out of range"):
+        to_datetime(value, SHANGHAI)
+
+
+@pytest.mark.parametrize(
     ("value", "why"),
     [
         # a trailing "-06" of a date is no offset, and a date needs its day
@@ -181,7 +189,7 @@ def test_parse_timezone(value, when, offset):
 
 
 @pytest.mark.parametrize(
-    "value", ["Mars/Olympus_Mons", "Asia/Nowhere", "", "+2500", "../etc/passwd", "not a zone", "localtime", "posixrules"]
+    "value", ["Mars/Olympus_Mons", "Asia/Nowhere", "", "+2500", "+0860", "../etc/passwd", "not a zone", "localtime", "posixrules"]
 )
 def test_parse_timezone_rejects_bad_names(value):
     with pytest.raises(DateError):
