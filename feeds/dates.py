@@ -50,8 +50,9 @@ class DateError(ValueError):
 @lru_cache(maxsize=256)  # a site writes a handful of offsets, thousands of times
 def _offset(sign: str, hours: str, minutes: str | None) -> timezone:
     """A fixed offset from its written parts ("+", "08", "00"); under 24 hours, minutes under 60."""
-    delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
-    if delta >= timedelta(hours=24) or int(minutes or 0) >= 60:  # ("+0860" is no 09:00 in disguise)
+    whole_minutes = int(minutes or 0)
+    delta = timedelta(hours=int(hours), minutes=whole_minutes)
+    if delta >= timedelta(hours=24) or whole_minutes >= 60:  # ("+0860" is no 09:00 in disguise)
         raise DateError(f"time zone offset out of range: {sign}{hours}{minutes or ''}")
     if not delta:
         return timezone.utc

@@ -53,9 +53,10 @@ class OutputLock:
                 break
             except BlockingIOError:
                 now = time.monotonic()
-                if self.waiting is not None and int(now - started) > told and now < deadline:
-                    told = int(now - started)
-                    self.waiting(told)
+                waited = int(now - started)
+                if self.waiting is not None and waited > told and now < deadline:
+                    told = waited
+                    self.waiting(waited)
                 if now >= deadline:
                     os.close(fd)
                     raise LockTimeout(
