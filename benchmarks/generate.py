@@ -4,8 +4,8 @@
     python benchmarks/generate.py -n 10000 --out /tmp/corpus [--seed 1]
     python benchmarks/generate.py --add-one --out /tmp/corpus [--seed 1]
 
-The tree looks like the real site (see /work/shared/corpus/finews-sample and its
-SOURCE.md): ``_config.yml``, ``_posts/`` (the newest ~80 % of the posts) and
+The tree looks like the real site (see ../shared/corpus/finews-sample, beside
+the repository, and its SOURCE.md): ``_config.yml``, ``_posts/`` (the newest ~80 % of the posts) and
 ``old_post/`` (the oldest ~20 %), with ~3 % of the articles present in both
 folders under different templates, as the real scraper leaves them.
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark `feeds build` on generated finews-like sites (and Hugo, if installed).
 
-    /tmp/venv/bin/python benchmarks/run.py                      # 1000, 10000, 50000 posts
-    /tmp/venv/bin/python benchmarks/run.py --sizes 1000,10000 --feeds-args="--jobs 4"
+    .venv/bin/python benchmarks/run.py                      # 1000, 10000, 50000 posts
+    .venv/bin/python benchmarks/run.py --sizes 1000,10000 --feeds-args="--jobs 4"
 
 For each size N: generate the site (cached under benchmarks/.data/), copy it
 (hard links) into a temporary work directory, then run the CLI in a subprocess:
