@@ -45,7 +45,7 @@ from feeds.group import (
     index_of,
     spec_from_index,
 )
-from feeds.listing import Listing, Row, discover, list_files
+from feeds.listing import Listing, Row, discover, list_files, with_stats
 from feeds.listing import digests as chunk_digests
 from feeds.lock import OutputLock
 from feeds.model import (
@@ -361,9 +361,12 @@ def _plan(cache: Cache, listing: Listing, current: dict[tuple[str, str], str]) -
 def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | None) -> _Read:
     options = read_options(settings)
     listing_problems: list[Problem] = []
-    listing = list_files(settings.sources, listing_problems)
+    # Without a cache, or with one that knows no file, no stat is compared: the
+    # listing takes none, and each file's stat is the one taken as it is read.
+    blank = cache is None or cache.knows_no_file()
+    listing = list_files(settings.sources, listing_problems, stats=not blank)
     order = [row[0] for row in listing.rows]
-    current = chunk_digests(listing) if cache is not None else {}
+    current = chunk_digests(listing) if cache is not None and not blank else {}
     plan = _plan(cache, listing, current) if cache is not None else _Plan("", [], listing.rows, {}, False)
     state_before, reused, known = plan.state, plan.vouched, plan.known
     if plan.unchanged:
@@ -404,6 +407,11 @@ def _read_phase(settings: Settings, cache: Cache | None, progress: Progress | No
             checks=cache is not None,
         )
 
+    if blank:
+        read_stats = {item.path: (item.size, item.mtime_ns, item.ctime_ns) for item in loaded}
+        listing = with_stats(listing, read_stats)
+        fresh_stats = [read_stats[path] for path, _ in fresh]
+        current = chunk_digests(listing) if cache is not None else {}
     listed = set(order)
     removed = {path for path in known if path not in listed}
     digests = cache.digests(path for path, _ in fresh if path in known) if cache is not None else {}

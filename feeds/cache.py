@@ -354,6 +354,10 @@ class Cache:
                 found[path] = row[0]
         return found
 
+    def knows_no_file(self) -> bool:
+        assert self.db is not None
+        return self.db.execute("SELECT 1 FROM files LIMIT 1").fetchone() is None
+
     _RECORD = "SELECT path, url, date, updated, categories, tags, title, summary, link, problems, checks FROM files"
 
     def records(self, paths=None) -> dict[str, Record]:
@@ -453,7 +457,7 @@ class Cache:
             db.executemany("DELETE FROM files WHERE path = ?", [(path,) for path in removed])
             # Filling an empty table (a cold build): the URL index is made once at
             # the end, not grown row by row (a sixth of the time at 50,000 rows).
-            bulk = len(loaded) >= BULK_ROWS and db.execute("SELECT 1 FROM files LIMIT 1").fetchone() is None
+            bulk = len(loaded) >= BULK_ROWS and self.knows_no_file()
             if bulk:
                 db.execute("DROP INDEX IF EXISTS files_url")
             db.executemany(

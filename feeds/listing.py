@@ -60,7 +60,8 @@ def discover(sources: tuple[Path, ...], problems: list[Problem] | None = None) -
     path is the path, except that bytes of a file name that are not UTF-8 are
     shown as ``\\xNN`` (such a name cannot go into messages or the cache as it is).
     """
-    return [(display, path) for display, path, *_ in list_files(sources, [] if problems is None else problems).rows]
+    listing = list_files(sources, [] if problems is None else problems, stats=False)
+    return [(display, path) for display, path, *_ in listing.rows]
 
 
 def shown(path: str) -> str:
@@ -72,26 +73,36 @@ def shown(path: str) -> str:
         return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def list_files(sources: tuple[Path, ...], problems: list[Problem]) -> Listing:
+# the stat of a row listed without one (list_files(stats=False)), as of one that cannot be stat'ed
+NO_STAT = (-1, 0, 0)
+
+
+def list_files(sources: tuple[Path, ...], problems: list[Problem], stats: bool = True) -> Listing:
     """Every post file of the sources (see discover()), with its stat, and the chunks.
 
     A source's chunks together cover every path below it (or, for a source
     that is one file, that path), even where no file is listed: a file gone
     from the start of a source lies in its first chunk's range.
+
+    ``stats=False`` lists the same files and chunks without a stat of each
+    (they are NO_STAT): for a run that compares no stat (a cache that knows
+    no file, or none), a sixth of a second at 50,000 files. Directories are
+    told apart by the type the directory listing gives.
     """
     rows: list[Row] = []
     chunks: list[Chunk] = []
+    collect = _collect if stats else _collect_names
     for source in sources:
         top = str(source)
         if not os.path.isdir(top):
-            found = [(shown(top), top, *_stat(top))]
+            found = [(shown(top), top, *(_stat(top) if stats else NO_STAT))]
             cuts: set[str] = set()
             low = high = found[0][0]
             high += "\x00"  # just that path
         else:
             found, cuts = [], set()
             prefix = os.path.join(top, "")
-            _collect(top, shown(prefix), found, cuts, problems)
+            collect(top, shown(prefix), found, cuts, problems)
             found.sort(key=_DISPLAY)  # by display path: within one source, the order of the paths below it
             found = _distinct(found, problems)
             low = shown(prefix)
@@ -183,6 +194,59 @@ def _collect(directory: str, display: str, into: list[Row], cuts: set[str], prob
         os.close(fd)
     for name in subdirectories:
         _collect(os.path.join(directory, name), os.path.join(display + shown(name), ""), into, cuts, problems)
+
+
+def _collect_names(directory: str, display: str, into: list[Row], cuts: set[str], problems: list[Problem]) -> None:
+    """_collect() without a stat of each post file (its rows have NO_STAT).
+
+    The same files: a name with a post suffix is a post file unless it is a
+    directory (not a symbolic link to one); a symbolic link, to anything or
+    nothing, is listed, and reading it will say what it is. Other names are
+    looked into only when they are directories.
+    """
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        problems.append(_unlistable(display, exc))
+        return
+    try:
+        # (scandir of a descriptor: the entries' types come with the names, and
+        # one is stat'ed only where the file system leaves its type unknown)
+        with os.scandir(fd) as entries:
+            listed = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
+    except OSError as exc:
+        problems.append(_unlistable(display, exc))
+        return
+    finally:
+        os.close(fd)
+    subdirectories = []
+    base = os.path.join(directory, "")
+    plain = base == display
+    suffixes, crc = POST_SUFFIXES, zlib.crc32
+    for name, is_directory in listed:
+        if name.startswith("."):
+            continue
+        if is_directory:
+            subdirectories.append(name)  # (a post suffix or not: as _collect() looks into it)
+            continue
+        if name.endswith(suffixes) or name.lower().endswith(suffixes):
+            try:
+                encoded = name.encode("utf-8")
+                seen = base + name if plain else display + name
+            except UnicodeEncodeError:
+                encoded = name.encode("utf-8", "surrogateescape")
+                seen = display + shown(name)
+            if crc(encoded) & CHUNK_MASK == 0:
+                cuts.add(seen)
+            into.append((seen, base + name, *NO_STAT))
+    for name in subdirectories:
+        _collect_names(os.path.join(directory, name), os.path.join(display + shown(name), ""), into, cuts, problems)
+
+
+def with_stats(listing: Listing, stats: dict[str, tuple[int, int, int]]) -> Listing:
+    """The listing with each row's stat taken from ``stats`` (by display path), where it has one."""
+    rows = [(row[0], row[1], *stats.get(row[0], row[2:])) for row in listing.rows]
+    return Listing(rows, listing.chunks)
 
 
 def _unlistable(display: str, exc: OSError) -> Problem:

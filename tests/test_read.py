@@ -552,3 +552,36 @@ def test_a_batch_ends_at_its_count_or_its_bytes(tmp_path, monkeypatch, files_per
     loaded = read.load_files(files, OPTIONS)
     assert [r.post.title for r in loaded] == [f"Post {i}" for i in range(7)]
     assert "".join(calls) == expected
+
+
+def test_a_listing_without_stats_lists_the_same_files_and_chunks(tmp_path):
+    """list_files(stats=False) tells files from directories by the listing's types:
+    the same rows (bar the stats) and chunks as the listing that stats each file."""
+    from feeds.listing import NO_STAT, list_files
+
+    for n in range(600):  # enough names for several chunks
+        _touch(tmp_path, f"src/{n % 3}/2021-01-{n % 28 + 1:02d}-p{n}.md")
+    _touch(tmp_path, "src/dir.md/2021-02-01-inside.md")  # a directory with a post suffix: looked into
+    _touch(tmp_path, "src/.hidden/2021-02-02-h.md")
+    _touch(tmp_path, "elsewhere/real.md")
+    _touch(tmp_path, "elsewhere/sub/2021-02-03-s.md")
+    (tmp_path / "src" / "link-to-file.md").symlink_to(tmp_path / "elsewhere" / "real.md")
+    (tmp_path / "src" / "link-to-dir.md").symlink_to(tmp_path / "elsewhere" / "sub")  # listed: reading tells
+    (tmp_path / "src" / "linked-dir").symlink_to(tmp_path / "elsewhere" / "sub")  # never followed
+    (tmp_path / "src" / "broken.md").symlink_to(tmp_path / "nowhere.md")
+    odd = os.fsencode(str(tmp_path / "src")) + b"/2021-02-04-caf\xe9.md"
+    with open(odd, "w", encoding="utf-8") as file:
+        file.write("x")
+    single = tmp_path / "elsewhere" / "real.md"
+    sources = (tmp_path / "src", single, tmp_path / "missing")
+
+    stated_problems, bare_problems = [], []
+    stated = list_files(sources, stated_problems)
+    bare = list_files(sources, bare_problems, stats=False)
+    assert [row[:2] for row in bare.rows] == [row[:2] for row in stated.rows]
+    assert bare.chunks == stated.chunks and len(stated.chunks) > 3
+    assert {row[2:] for row in bare.rows} == {NO_STAT}
+    assert [str(p) for p in bare_problems] == [str(p) for p in stated_problems]
+    shown = {Path(row[1]).name for row in bare.rows}
+    assert {"2021-02-01-inside.md", "link-to-file.md", "link-to-dir.md", "broken.md"} <= shown
+    assert "2021-02-02-h.md" not in shown and "2021-02-03-s.md" not in shown
