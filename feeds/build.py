@@ -207,7 +207,6 @@ class _Read:
     listing_problems: list[Problem]
     # what the cache is still to store (files read, files gone, listing digests)
     pending: tuple[list[FileRead], list[str], dict[tuple[str, str], str]] | None = None
-    _stop_elsewhere: Callable[[], None] | None = None
 
     def commit(self) -> bool:
         """Store in the cache what this run read (once; a no-op without a cache).
@@ -218,57 +217,14 @@ class _Read:
         """
         if self.pending is None or self.cache is None:
             return self.state_after != ""
-        return self._stored(*_store(self.cache, self.pending, self.state_before))
-
-    def commit_elsewhere(self, jobs: int) -> Callable[[], bool]:
-        """Start commit() in a process of its own, while this one goes on (with
-        ``jobs`` above 1 and many files to store; else nothing starts). Returns
-        the function that finishes it (waits, and returns what commit() would).
-        Until then this process must not write to the cache; a build that fails
-        first stops that process: nothing is stored, as when a build fails
-        before it stores."""
-        if self.pending is None or self.cache is None or jobs <= 1 or len(self.pending[0]) < STORE_ELSEWHERE_FILES:
-            return self.commit
-        from feeds.parallel import Elsewhere
-
-        cache, pending, expect = self.cache, self.pending, self.state_before
-
-        def work() -> tuple[bool, str]:
-            own = Cache(cache.path, cache.fingerprint)
-            own.state = cache.state
-            own.reconnect()
-            try:
-                return _store(own, pending, expect)
-            finally:
-                own.close()
-
-        cache.close()  # (an SQLite connection must never cross a fork: none is open while forking)
-        try:
-            child = Elsewhere(work)
-            self._stop_elsewhere = child.stop
-        finally:
-            cache.reconnect()
-
-        def finish() -> bool:
-            if self.pending is None:
-                return self.state_after != ""
-            matched, state = child.result()  # type: ignore[misc]
-            self.cache.state = state
-            return self._stored(matched, state)
-
-        return finish
-
-    def stop_elsewhere(self) -> None:
-        """Stop a commit_elsewhere() not finished (a no-op after it was)."""
-        if self._stop_elsewhere is not None:
-            self._stop_elsewhere()
-
-    def _stored(self, matched: bool, state: str) -> bool:
-        self.pending = None  # stored (had storing failed, it would still be pending)
+        store, removed, digests = self.pending
+        matched = self.cache.update(store, removed, expect=self.state_before)
+        self.pending = None  # stored (had update() failed, it would still be pending)
         if not matched:
             self.state_after = ""
             return False
-        self.state_after = state
+        self.state_after = self.cache.state
+        self.cache.set_listing_digests(digests)
         return True
 
     def posts(self) -> list[Post | Stub]:
@@ -316,20 +272,6 @@ class _Read:
         for path in self.order:
             found.extend(by_path.get(path, ()))
         return found
-
-
-# From this many files to store, a build with workers stores them in a process of
-# its own while it groups and renders (see _Read.commit_elsewhere()).
-STORE_ELSEWHERE_FILES = 5000
-
-
-def _store(cache: Cache, pending, expect: str) -> tuple[bool, str]:
-    """Store what a run read: (whether the cache was still in state ``expect``, its state now)."""
-    store, removed, digests = pending
-    matched = cache.update(store, removed, expect=expect)
-    if matched:
-        cache.set_listing_digests(digests)
-    return matched, cache.state
 
 
 class _Plan(NamedTuple):
@@ -533,10 +475,7 @@ def _build(
     try:
         waiting = _stage(progress, "wait", math.ceil(settings.wait))
         with OutputLock(settings.out, settings.wait, waiting=waiting) as lock:
-            try:
-                _write_phase(settings, now, cache, phase, report, progress, lock)
-            finally:
-                phase.stop_elsewhere()  # (a build failing while it stores: nothing is stored)
+            _write_phase(settings, now, cache, phase, report, progress, lock)
     except LockTimeout:
         phase.commit()  # what was read stays known
         raise
@@ -605,16 +544,9 @@ def _write_phase(
         return
     visible, notes, new_next_due = _visible(settings, now, posts)
     report.problems.extend(notes)
-    report.posts = len(visible)
     if cache is not None:
         cache.set_notes(out_key, notes)  # for the runs that will not look at every post
-        # Until the manifest below is saved, this directory is in no known state:
-        # a build killed while writing makes the next one render everything.
-        cache.set_built_state(out_key, "")
-    # What was read is stored while this process groups and renders (in a
-    # process of its own where it pays): until commit() has returned, this
-    # process does not write to the cache.
-    commit = phase.commit_elsewhere(settings.jobs)
+    report.posts = len(visible)
     keys = all_keys(visible)
     files_of = {key: [relative_file(*key, fmt) for fmt in settings.formats] for key in keys}
     current = {relative for files in files_of.values() for relative in files}
@@ -627,6 +559,10 @@ def _write_phase(
         only |= {key for key, files in files_of.items() if any(f not in manifest.current for f in files)}
     specs = phase.whole(group(visible, settings.limit, only))
     tasks = _tasks(specs, settings.formats)
+    if cache is not None:
+        # Until the manifest below is saved, this directory is in no known state:
+        # a build killed while writing makes the next one render everything.
+        cache.set_built_state(out_key, "")
     manifest = _register(out, manifest, current, lock)
 
     def store() -> None:
@@ -634,7 +570,7 @@ def _write_phase(
         stored already) and each feed's index. Until the end of this build the
         directory's state is unknown (above), so no later run trusts the index
         should this build fail after storing it."""
-        commit()
+        phase.commit()
         if cache is not None:
             cache.save_feed_index(out_key, {(spec.kind, spec.slug): index_of(spec) for spec in specs}, keep=keys)
 

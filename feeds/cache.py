@@ -183,15 +183,6 @@ class Cache:
             meta = dict(db.execute("SELECT key, value FROM meta"))
         self.state = meta["state"]
 
-    def reconnect(self) -> None:
-        """Connect again, after close(), to the file open() made ready: nothing is
-        checked or reset (update() itself finds a cache that another build has
-        started afresh meanwhile). How another process gets a connection of its
-        own: an SQLite connection must never cross a fork."""
-        assert self.db is None
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self.db.execute("PRAGMA synchronous=NORMAL")  # (WAL mode belongs to the file)
-
     def close(self) -> None:
         if self.db is not None:
             self.db.close()

@@ -283,58 +283,16 @@ def _work(claims, chunks: list[Sequence], remote: Callable[[Sequence], list], re
                 results.send(("result", index, remote(chunk)))
         results.send(("done",))
     except BaseException as exc:  # sent to the build's process, which raises it there
-        results.send(("error", _sendable(exc)))
-    finally:
-        results.close()
+        import pickle
+        import traceback
 
-
-def _sendable(exc: BaseException) -> BaseException:
-    """A worker's exception, with its traceback as a note, made fit to send to the build's process."""
-    import pickle
-    import traceback
-
-    told = "".join(traceback.format_exception(exc)).rstrip()
-    exc.add_note("in a worker process:\n" + told)
-    try:
-        pickle.dumps(exc)
-    except Exception:  # an exception that does not pickle: its text, as a RuntimeError
-        return RuntimeError(told)
-    return exc
-
-
-class Elsewhere:
-    """``work()`` run in a forked process while this one goes on.
-
-    result() waits for its return value (small: it is pickled), or raises
-    what it raised; a process killed is a one-line error, as for workers.
-    stop() (always, as in a finally) kills it if still running and reaps it.
-    """
-
-    def __init__(self, work: Callable[[], object]):
-        self._workers = _fork(1, partial(_elsewhere, work))
-
-    def result(self) -> object:
+        told = "".join(traceback.format_exception(exc)).rstrip()
+        exc.add_note("in a worker process:\n" + told)
         try:
-            message = self._workers[0].results.recv()
-        except (EOFError, OSError):  # ended without a word: killed
-            raise _killed() from None
-        finally:
-            self.stop()
-        if message[0] == "error":
-            raise message[1]
-        return message[1]
-
-    def stop(self) -> None:
-        if self._workers:
-            workers, self._workers = self._workers, []
-            _stop(workers)
-
-
-def _elsewhere(work: Callable[[], object], results) -> None:
-    try:
-        results.send(("result", work()))
-    except BaseException as exc:
-        results.send(("error", _sendable(exc)))
+            pickle.dumps(exc)
+        except Exception:  # an exception that does not pickle: its text, as a RuntimeError
+            exc = RuntimeError(told)
+        results.send(("error", exc))
     finally:
         results.close()
 

@@ -34,11 +34,10 @@ import pytest
 from lxml import etree
 
 from conftest import EXAMPLE, NOW, parse, process_ended, settings_for
-from feeds import build as build_module
 from feeds import cache as cache_module
 from feeds import parallel, read
 from feeds.build import build
-from feeds.errors import FeedsError, LockTimeout
+from feeds.errors import LockTimeout
 from feeds.lock import LOCK_NAME, OutputLock
 from feeds.manifest import MANIFEST_NAME
 from feeds.model import Severity
@@ -838,105 +837,6 @@ def test_jobs_give_identical_trees(tmp_path, monkeypatch):
     build(site.settings(tmp_path / "j1-after", jobs=1), NOW)
     assert_like_cold(tmp_path / "j2-cache", tmp_path / "j1-after", "--jobs 2, incremental")
     assert feed_tree(tmp_path / "j2-cache") == feed_tree(tmp_path / "j1-after")
-
-
-def _store_here_or_elsewhere(monkeypatch, log: Path, then=None):
-    """Make every build with workers store what it read in a process of its own
-    (even a small one), and log the pid of each process that stores; ``then``
-    runs in that process, in place of the real update, if given."""
-    monkeypatch.setattr(build_module, "STORE_ELSEWHERE_FILES", 1)
-    real = cache_module.Cache.update
-
-    def update(self, *args, **kw):
-        with open(log, "a", encoding="utf-8") as file:
-            file.write(f"{os.getpid()}\n")
-        if then is not None and os.getpid() != MAIN_PID:
-            then()
-        return real(self, *args, **kw)
-
-    monkeypatch.setattr(cache_module.Cache, "update", update)
-
-
-MAIN_PID = os.getpid()
-
-
-def test_what_was_read_is_stored_by_a_process_of_its_own_and_serves_the_next_builds(tmp_path, monkeypatch):
-    site = Site(tmp_path / "site", example=False)
-    rng = random.Random(8)
-    for n in range(300):
-        site.new_post(rng, categories=[CATEGORIES[n % 5]], tags=[f"t{n % 23}"])
-    log = tmp_path / "stored-by"
-    _store_here_or_elsewhere(monkeypatch, log)
-    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
-
-    report = build(site.settings(out, cache, jobs=2), NOW)
-    assert report.reparsed == len(site.files())
-    stored_by = [int(pid) for pid in log.read_text().split()]
-    assert len(stored_by) == 1 and stored_by[0] != os.getpid(), "the files read should be stored elsewhere"
-    cold_build(site.settings(tmp_path / "cold"), NOW)
-    assert_like_cold(out, tmp_path / "cold")
-
-    # the next builds find every file as stored: nothing read again, nothing written
-    before = stats(out)
-    again = build(site.settings(out, cache, jobs=2), NOW)
-    assert (again.reparsed, again.written) == (0, [])
-    assert stats(out) == before
-    # an edit goes the general way again, with a store elsewhere; then as a cold build
-    for path in site.files()[:40]:
-        site.edit(path, "title", q(f"Retitled {path.stem}"))
-    edited = build(site.settings(out, cache, jobs=2), NOW)
-    assert edited.reparsed == 40
-    cold_build(site.settings(tmp_path / "cold-2"), NOW)
-    assert_like_cold(out, tmp_path / "cold-2", "after the edit")
-    assert (build(site.settings(out, cache, jobs=2), NOW).reparsed) == 0
-
-
-def _fails() -> None:
-    raise RuntimeError("the disk is on fire")
-
-
-def _dies() -> None:
-    os._exit(9)  # as the system would kill it
-
-
-@pytest.mark.parametrize("how", ["fails", "killed"])
-def test_a_store_elsewhere_that_fails_fails_the_build_and_the_next_build_is_right(tmp_path, monkeypatch, how):
-    site = Site(tmp_path / "site", example=False)
-    rng = random.Random(9)
-    for n in range(300):
-        site.new_post(rng, categories=[CATEGORIES[n % 5]], tags=[f"t{n % 23}"])
-    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
-    with monkeypatch.context() as broken:
-        _store_here_or_elsewhere(broken, tmp_path / "stored-by", then=_fails if how == "fails" else _dies)
-        if how == "fails":
-            with pytest.raises(RuntimeError, match="the disk is on fire"):
-                build(site.settings(out, cache, jobs=2), NOW)
-        else:
-            with pytest.raises(FeedsError, match="killed"):
-                build(site.settings(out, cache, jobs=2), NOW)
-    assert not _children_of(os.getpid()), "the storing process outlived the build"
-    report = build(site.settings(out, cache, jobs=2), NOW)
-    assert report.reparsed == len(site.files()), "nothing was stored: every file is read again"
-    assert not report.problems, [str(p) for p in report.problems]
-    cold_build(site.settings(tmp_path / "cold"), NOW)
-    assert_like_cold(out, tmp_path / "cold", how)
-    assert temp_files(out) == []
-
-
-def _children_of(pid: int) -> list[int]:
-    """The processes (not yet reaped) whose parent is ``pid``."""
-    if not Path("/proc").is_dir():
-        return []
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry.name))
-    return found
 
 
 # --- 6. locking ------------------------------------------------------------------------------
