@@ -144,7 +144,9 @@ def _plain_tag(value: str) -> str:
 
 _NOT_SIMPLE = object()  # a value the fast path leaves to YAML
 _BLOCK_ITEM = re.compile(r"( *)- +(.*)")
-_FLOW_BAD = frozenset(",[]{}:#")  # what may end or nest a plain scalar in a [..] list: left to YAML
+# what may end or nest a plain scalar in a [..] list: left to YAML (PyYAML, as YAML 1.1
+# says, ends one at "?" too: "[0?]" is not a list of "0?" but an error)
+_FLOW_BAD = frozenset(",[]{}:#?")
 
 
 def parse_simple(front: str) -> dict | None:

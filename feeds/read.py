@@ -27,7 +27,7 @@ LINK_KEYS = ("source", "source_url", "link", "canonical_url")
 UPDATED_KEYS = ("last_modified_at", "updated")
 # Bumped whenever the same bytes would now give another Post or other problems:
 # cached posts read by an earlier revision are then read again (see build.read_fingerprint).
-PARSER_REVISION = 5
+PARSER_REVISION = 6
 MAX_NAMES = 100  # categories, and tags, a post may have: more is a scraper's sentence cut into words
 UNTITLED_LENGTH = 60  # a post without a title is titled by the start of its summary
 SETTLE_NS = 100_000_000  # a file modified less than 0.1 s ago is re-checked before use

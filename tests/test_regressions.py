@@ -617,3 +617,24 @@ def test_an_empty_source_exits_two_and_reads_nothing_here(tmp_path, site, monkey
     monkeypatch.chdir(site)  # "" would have read the current directory
     result = CliRunner().invoke(feeds.cli.app, ["build", "", "--out", str(tmp_path / "out"), "--site-url", SITE])
     _assert_usage_error(result, tmp_path)
+
+
+def test_a_question_mark_in_a_flow_list_is_left_to_yaml():
+    """Pure-Python PyYAML ends a plain scalar at "?" inside [..] (`tags: [0?]` is an
+    error to it), libyaml reads the item "0?": the YAML parsers disagree, so the fast
+    path, which must read as YAML does, leaves such a list to the one in use. Either
+    way the post keeps its tags (with libyaml as they are; with pure PyYAML by the
+    line-by-line reading, with a warning)."""
+    import yaml
+
+    from feeds.fm import parse_simple
+
+    with pytest.raises(yaml.YAMLError):
+        yaml.safe_load("tags: [0?]")
+    assert parse_simple("tags: [0?]") is None
+    assert parse_simple("tags: [a, b?c]") is None
+    assert parse_simple('tags: [a, "b?c"]') == yaml.safe_load('tags: [a, "b?c"]')  # quoted: a scalar
+    text = "---\ntitle: t\ndate: 2024-01-01 10:00:00 +0800\ntags: [0?, b]\n---\nBody.\n"
+    result = parse_post(text, "p.md", "2024-01-01-slug.md", OPTIONS)
+    assert result.post is not None and result.post.tags == ("0?", "b")
+    assert all(p.severity is Severity.WARNING for p in result.problems)
