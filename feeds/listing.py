@@ -23,7 +23,6 @@ import zlib
 from bisect import bisect_left
 from operator import eq, itemgetter
 from pathlib import Path
-from stat import S_ISDIR, S_ISLNK
 from typing import NamedTuple
 
 from feeds.model import Problem
@@ -86,12 +85,10 @@ def list_files(sources: tuple[Path, ...], problems: list[Problem], stats: bool =
 
     ``stats=False`` lists the same files and chunks without a stat of each
     (they are NO_STAT): for a run that compares no stat (a cache that knows
-    no file, or none), a sixth of a second at 50,000 files. Directories are
-    told apart by the type the directory listing gives.
+    no file, or none), a sixth of a second at 50,000 files.
     """
     rows: list[Row] = []
     chunks: list[Chunk] = []
-    collect = _collect if stats else _collect_names
     for source in sources:
         top = str(source)
         if not os.path.isdir(top):
@@ -102,7 +99,7 @@ def list_files(sources: tuple[Path, ...], problems: list[Problem], stats: bool =
         else:
             found, cuts = [], set()
             prefix = os.path.join(top, "")
-            collect(top, shown(prefix), found, cuts, problems)
+            _collect(top, shown(prefix), found, cuts, problems, stats)
             found.sort(key=_DISPLAY)  # by display path: within one source, the order of the paths below it
             found = _distinct(found, problems)
             low = shown(prefix)
@@ -142,67 +139,19 @@ def _stat(path: str) -> tuple[int, int, int]:
     return (info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
-def _collect(directory: str, display: str, into: list[Row], cuts: set[str], problems: list[Problem]) -> None:
+def _collect(
+    directory: str, display: str, into: list[Row], cuts: set[str], problems: list[Problem], stats: bool = True
+) -> None:
     """Post files under ``directory`` (shown as ``display``, with a trailing separator),
-    with one stat each, which both tells directories apart and gives what the cache
-    compares; the display paths that start a chunk go in ``cuts``."""
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError as exc:
-        problems.append(_unlistable(display, exc))
-        return
-    try:
-        names = os.listdir(fd)
-        subdirectories = []
-        base = os.path.join(directory, "")
-        plain = base == display  # no byte of the path so far needs showing otherwise
-        stat, is_dir, is_link, suffixes, crc = os.stat, S_ISDIR, S_ISLNK, POST_SUFFIXES, zlib.crc32
-        for name in names:
-            if name.startswith("."):
-                continue
-            if name.endswith(suffixes) or name.lower().endswith(suffixes):
-                path = base + name
-                try:
-                    encoded = name.encode("utf-8")
-                    seen = path if plain else display + name
-                except UnicodeEncodeError:
-                    encoded = name.encode("utf-8", "surrogateescape")
-                    seen = display + shown(name)
-                if crc(encoded) & CHUNK_MASK == 0:
-                    cuts.add(seen)
-                try:
-                    info = stat(name, dir_fd=fd)
-                except OSError:  # a broken link, or gone: listed, and reading it will say why
-                    into.append((seen, path, -1, 0, 0))
-                    continue
-                if not is_dir(info.st_mode) or is_link(stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
-                    into.append((seen, path, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
-                    continue
-                cuts.discard(seen)
-            else:
-                try:
-                    info = stat(name, dir_fd=fd, follow_symlinks=False)
-                except OSError:
-                    continue
-                if not is_dir(info.st_mode):
-                    continue
-            subdirectories.append(name)  # a directory (a symlinked one is never followed)
-    except OSError as exc:
-        problems.append(_unlistable(display, exc))
-        return
-    finally:
-        os.close(fd)
-    for name in subdirectories:
-        _collect(os.path.join(directory, name), os.path.join(display + shown(name), ""), into, cuts, problems)
+    with a stat each (or NO_STAT without ``stats``); the display paths that start a
+    chunk go in ``cuts``.
 
-
-def _collect_names(directory: str, display: str, into: list[Row], cuts: set[str], problems: list[Problem]) -> None:
-    """_collect() without a stat of each post file (its rows have NO_STAT).
-
-    The same files: a name with a post suffix is a post file unless it is a
-    directory (not a symbolic link to one); a symbolic link, to anything or
-    nothing, is listed, and reading it will say what it is. Other names are
-    looked into only when they are directories.
+    Directories are told by the types the directory listing gives (a stat only
+    where the file system leaves a type unknown): a directory, whatever its
+    name, is looked into (one that cannot be is reported), a link to one never
+    is. Any other name with a post suffix is a post file; a link, to anything
+    or nothing, and a name whose type cannot be told are listed, and reading
+    them will say what they are.
     """
     try:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -210,37 +159,53 @@ def _collect_names(directory: str, display: str, into: list[Row], cuts: set[str]
         problems.append(_unlistable(display, exc))
         return
     try:
-        # (scandir of a descriptor: the entries' types come with the names, and
-        # one is stat'ed only where the file system leaves its type unknown)
         with os.scandir(fd) as entries:
-            listed = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
-    except OSError as exc:
-        problems.append(_unlistable(display, exc))
-        return
-    finally:
-        os.close(fd)
-    subdirectories = []
-    base = os.path.join(directory, "")
-    plain = base == display
-    suffixes, crc = POST_SUFFIXES, zlib.crc32
-    for name, is_directory in listed:
-        if name.startswith("."):
-            continue
-        if is_directory:
-            subdirectories.append(name)  # (a post suffix or not: as _collect() looks into it)
-            continue
-        if name.endswith(suffixes) or name.lower().endswith(suffixes):
+            listed = [(entry.name, _is_directory(entry)) for entry in entries]
+        subdirectories = []
+        base = os.path.join(directory, "")
+        plain = base == display  # no byte of the path so far needs showing otherwise
+        stat, suffixes, crc = os.stat, POST_SUFFIXES, zlib.crc32
+        for name, is_directory in listed:
+            if name.startswith("."):
+                continue
+            if is_directory:
+                subdirectories.append(name)
+                continue
+            if not (name.endswith(suffixes) or name.lower().endswith(suffixes)):
+                continue
+            path = base + name
             try:
                 encoded = name.encode("utf-8")
-                seen = base + name if plain else display + name
+                seen = path if plain else display + name
             except UnicodeEncodeError:
                 encoded = name.encode("utf-8", "surrogateescape")
                 seen = display + shown(name)
             if crc(encoded) & CHUNK_MASK == 0:
                 cuts.add(seen)
-            into.append((seen, base + name, *NO_STAT))
+            if not stats:
+                into.append((seen, path, *NO_STAT))
+                continue
+            try:
+                info = stat(name, dir_fd=fd)
+            except OSError:  # a broken link, or gone: listed, and reading it will say why
+                into.append((seen, path, *NO_STAT))
+                continue
+            into.append((seen, path, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
+    except OSError as exc:
+        problems.append(_unlistable(display, exc))
+        return
+    finally:
+        os.close(fd)
     for name in subdirectories:
-        _collect_names(os.path.join(directory, name), os.path.join(display + shown(name), ""), into, cuts, problems)
+        _collect(os.path.join(directory, name), os.path.join(display + shown(name), ""), into, cuts, problems, stats)
+
+
+def _is_directory(entry: os.DirEntry) -> bool:
+    """A directory, not a link to one; False where that cannot be told (a stat refused)."""
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def with_stats(listing: Listing, stats: dict[str, tuple[int, int, int]]) -> Listing:

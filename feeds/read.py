@@ -189,6 +189,8 @@ def _read_bytes(
         unchanged = (
             before.st_size == after.st_size == len(data)
             and before.st_mtime_ns == after.st_mtime_ns
+            # (a rewrite of the same size whose mtime is set back, as `cp -p` does, still moves ctime)
+            and before.st_ctime_ns == after.st_ctime_ns
         )
         if unchanged and _settled(path, after):
             return data, after, None

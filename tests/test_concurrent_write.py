@@ -125,3 +125,37 @@ def test_post_rewritten_during_reads_is_whole_or_reported(tmp_path):
     )
     # The file is whole (and still) for QUIET seconds at a time: some reads must see it.
     assert sum(whole.values()) > 0, f"never read a whole post: {reported}"
+
+
+def test_a_same_size_rewrite_with_its_mtime_set_back_during_the_read_is_read_again(tmp_path, monkeypatch):
+    """`cp -p` (or `touch -r`) rewrites a file in place and sets its mtime back:
+    size and mtime are as before, only ctime moves. Done while the file is being
+    read, the bytes read are the old ones: the read must be made again, or the
+    cache would keep the old post under the new file's stat for good."""
+    import os
+
+    import feeds.read
+
+    old, new = version(TITLE_A, SUMMARY_A), version(TITLE_B, SUMMARY_B)
+    new = new[: len(old)].ljust(len(old), "\n")  # the same size
+    assert len(new.encode()) == len(old.encode())
+    path = tmp_path / "2024-05-01-post.md"
+    path.write_text(old, encoding="utf-8")
+    os.utime(path, ns=(1_700_000_000_000_000_000,) * 2)  # long ago: no settling wait
+    real_read = os.read
+    rewritten = []
+
+    def read_then_rewrite(fd, size):
+        data = real_read(fd, size)
+        if not rewritten:
+            rewritten.append(True)
+            stat = os.stat(path)
+            time.sleep(0.01)  # (a ctime tick later)
+            path.write_text(new, encoding="utf-8")
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        return data
+
+    monkeypatch.setattr(feeds.read.os, "read", read_then_rewrite)
+    result = read_file(str(path), path, OPTIONS)
+    assert rewritten and result.post is not None
+    assert result.post.title == TITLE_B, "the bytes read before the rewrite were kept"

@@ -585,3 +585,26 @@ def test_a_listing_without_stats_lists_the_same_files_and_chunks(tmp_path):
     shown = {Path(row[1]).name for row in bare.rows}
     assert {"2021-02-01-inside.md", "link-to-file.md", "link-to-dir.md", "broken.md"} <= shown
     assert "2021-02-02-h.md" not in shown and "2021-02-03-s.md" not in shown
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root enters any directory")
+def test_a_directory_that_can_be_listed_but_not_entered_is_reported_the_same_way_with_or_without_stats(tmp_path):
+    from feeds.listing import list_files
+
+    _touch(tmp_path, "src/2021-01-01-ok.md")
+    _touch(tmp_path, "src/locked/2021-01-02-p.md")
+    _touch(tmp_path, "src/locked/inner/2021-01-03-i.md")
+    (tmp_path / "src" / "locked" / "sub.md").mkdir()
+    (tmp_path / "src" / "locked").chmod(0o644)  # names can be read, nothing inside reached
+    try:
+        listings = {}
+        for stats in (True, False):
+            problems: list = []
+            listing = list_files((tmp_path / "src",), problems, stats=stats)
+            listings[stats] = ([row[:2] for row in listing.rows], listing.chunks, [str(p) for p in problems])
+        assert listings[True] == listings[False]
+        rows, _chunks, problems = listings[True]
+        assert [Path(path).name for _display, path in rows] == ["2021-01-01-ok.md", "2021-01-02-p.md"]
+        assert len(problems) == 2 and all("cannot list directory" in p for p in problems)  # inner/, sub.md/
+    finally:
+        (tmp_path / "src" / "locked").chmod(0o755)
