@@ -144,10 +144,14 @@ def _descendants(pid: int) -> list[int]:
     return result
 
 
-def measure(label: str, cmd: list[str], cwd: Path, out: Path, env: dict | None = None) -> Run:
+def measure(label: str, cmd: list[str], cwd: Path, out: Path, env: dict | None = None, sample: bool = True) -> Run:
     """Run cmd once; wall time, peak RSS, files written under out.
 
-    rc is the exit status, or 99 when the child exited 1 with a Python traceback."""
+    With ``sample``, the summed memory of the run's processes is sampled from
+    /proc while it runs: that costs CPU the run then lacks (about a tenth of a
+    cold build's wall time on 2 cores), so timed runs are not sampled (see
+    timed_and_sampled()). rc is the exit status, or 99 when the child exited 1
+    with a Python traceback."""
     before = snapshot(out)
     use_time = os.access(GNU_TIME, os.X_OK)
     with tempfile.TemporaryDirectory(prefix="feeds-bench-m-") as tmp:
@@ -160,7 +164,7 @@ def measure(label: str, cmd: list[str], cwd: Path, out: Path, env: dict | None =
         with open(err_file, "wb") as err:
             started = time.perf_counter()
             proc = subprocess.Popen(full, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
-            while proc.poll() is None:
+            while sample and proc.poll() is None:
                 pids = _descendants(proc.pid) if use_time else [proc.pid, *_descendants(proc.pid)]
                 total = sum(_status_kb(p, "VmRSS:") or 0 for p in pids)
                 tree_peak = max(tree_peak, total)
@@ -170,6 +174,7 @@ def measure(label: str, cmd: list[str], cwd: Path, out: Path, env: dict | None =
                 if not use_time:
                     hwm = _status_kb(proc.pid, "VmHWM:") or hwm
                 time.sleep(0.02)
+            proc.wait()
             wall = time.perf_counter() - started
         rc = proc.returncode
         rss = hwm
@@ -187,6 +192,19 @@ def measure(label: str, cmd: list[str], cwd: Path, out: Path, env: dict | None =
     hidden = sum(1 for rel in changed if any(part.startswith(".") for part in rel.split(os.sep)))
     return Run(label, wall, rss, tree_peak or None, len(changed), len(after), rc, pss_peak or None, stderr=stderr,
                hidden=hidden)
+
+
+def timed_and_sampled(timed: list[Run], sampled: Run | None) -> Run:
+    """The timed runs' median wall time, written count and exit status, with the
+    memory sampled in a run of its own (the worst RSS of all of them)."""
+    r = best_of(timed)
+    if sampled is None:
+        return r
+    rss = [x for x in (r.rss_kb, sampled.rss_kb) if x]
+    return Run(
+        r.label, r.wall, max(rss) if rss else None, sampled.tree_kb, r.written, r.files,
+        max(r.rc, sampled.rc), sampled.pss_kb, stderr=r.stderr, hidden=r.hidden,
+    )
 
 
 def best_of(runs: list[Run]) -> Run:
@@ -509,17 +527,23 @@ def bench_size(n: int, args, feeds_cmd: list[str], feeds_args: list[str], hugo: 
 
         def phase(label: str, prepare) -> bool:
             runs = []
-            for _ in range(args.repeat):
+            sampled = None
+            # the timed runs, then one run whose memory is sampled
+            for attempt in range(args.repeat + (0 if args.no_memory else 1)):
                 prepare()
                 if not args.no_warm:
                     # the posts, and what feeds keeps between runs (OUT, its cache)
                     warm(*(p for p in work.iterdir() if p.name not in ("set-aside", "hugo", "hugo-cache")))
-                runs.append(measure(label, cmd, site, out, env))
-                r = runs[-1]
-                log(f"[{n}] {label}: {r.wall:.2f} s, rc {r.rc}, {r.written} written")
+                r = measure(label, cmd, site, out, env, sample=attempt == args.repeat)
+                if attempt < args.repeat:
+                    runs.append(r)
+                    log(f"[{n}] {label}: {r.wall:.2f} s, rc {r.rc}, {r.written} written")
+                else:
+                    sampled = r
+                    log(f"[{n}] {label} (memory sampled): {r.wall:.2f} s, rc {r.rc}")
                 if r.rc not in (0, 1):
                     break
-            r = best_of(runs)
+            r = timed_and_sampled(runs, sampled) if runs else sampled
             result.runs.append(r)
             if r.rc == 1:
                 result.notes.append(f"feeds {label}: exit 1 (some posts skipped): {r.stderr.strip()[:300]}")
@@ -547,13 +571,19 @@ def bench_size(n: int, args, feeds_cmd: list[str], feeds_args: list[str], hugo: 
                 set_aside(hcache)
 
             runs = []
-            for _ in range(args.repeat):
+            sampled = None
+            for attempt in range(args.repeat + (0 if args.no_memory else 1)):
                 hugo_clear()
                 if not args.no_warm:
                     warm(hsite)
-                runs.append(measure("hugo cold", hcmd, hsite, hsite / "public"))
-                log(f"[{n}] hugo cold: {runs[-1].wall:.2f} s, rc {runs[-1].rc}")
-            r = best_of(runs)
+                r = measure("hugo cold", hcmd, hsite, hsite / "public", sample=attempt == args.repeat)
+                if attempt < args.repeat:
+                    runs.append(r)
+                    log(f"[{n}] hugo cold: {r.wall:.2f} s, rc {r.rc}")
+                else:
+                    sampled = r
+                    log(f"[{n}] hugo cold (memory sampled): {r.wall:.2f} s, rc {r.rc}")
+            r = timed_and_sampled(runs, sampled)
             result.runs.append(r)
             if r.rc:
                 result.notes.append(f"hugo: exit {r.rc}: {r.stderr.strip()[-800:]}")
@@ -602,6 +632,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-hugo", action="store_true", help="do not compare with Hugo even if it is installed")
     parser.add_argument("--no-warm", action="store_true",
                         help="do not read the inputs into the page cache before each run (see warm())")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="skip the extra run of each measurement whose summed memory (tree RSS/PSS) is sampled")
     parser.add_argument("--workdir", default=None, help="parent of the temporary work directories (default: the system temp dir)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
@@ -648,7 +680,8 @@ def main(argv: list[str] | None = None) -> int:
               + "; its copy has categories/tags as YAML lists")
     else:
         print("hugo:    " + ("skipped (--no-hugo)" if args.no_hugo else "not on PATH (apt-get install hugo)"))
-    print(f"repeat:  {args.repeat} (median wall; worst RSS)")
+    print(f"repeat:  {args.repeat} (median wall; worst RSS)"
+          + ("" if args.no_memory else "; tree RSS/PSS sampled in one more run, not timed"))
     print("page cache: " + ("as found (--no-warm)" if args.no_warm else "inputs read just before each run"))
     print()
     print(table(results), end="")
