@@ -525,16 +525,14 @@ def bench_size(n: int, args, feeds_cmd: list[str], feeds_args: list[str], hugo: 
                 if p.name not in original:
                     set_aside(p)
 
-        def phase(label: str, prepare) -> bool:
-            runs = []
+        def repeated(label: str, prepare, run_one) -> Run:
+            """--repeat timed runs of ``run_one(sample=False)``, each after ``prepare()``,
+            then one whose memory is sampled (unless --no-memory); stops at a failure."""
+            runs: list[Run] = []
             sampled = None
-            # the timed runs, then one run whose memory is sampled
             for attempt in range(args.repeat + (0 if args.no_memory else 1)):
                 prepare()
-                if not args.no_warm:
-                    # the posts, and what feeds keeps between runs (OUT, its cache)
-                    warm(*(p for p in work.iterdir() if p.name not in ("set-aside", "hugo", "hugo-cache")))
-                r = measure(label, cmd, site, out, env, sample=attempt == args.repeat)
+                r = run_one(sample=attempt == args.repeat)
                 if attempt < args.repeat:
                     runs.append(r)
                     log(f"[{n}] {label}: {r.wall:.2f} s, rc {r.rc}, {r.written} written")
@@ -543,7 +541,16 @@ def bench_size(n: int, args, feeds_cmd: list[str], feeds_args: list[str], hugo: 
                     log(f"[{n}] {label} (memory sampled): {r.wall:.2f} s, rc {r.rc}")
                 if r.rc not in (0, 1):
                     break
-            r = timed_and_sampled(runs, sampled) if runs else sampled
+            return timed_and_sampled(runs, sampled) if runs else sampled
+
+        def phase(label: str, prepare) -> bool:
+            def ready() -> None:
+                prepare()
+                if not args.no_warm:
+                    # the posts, and what feeds keeps between runs (OUT, its cache)
+                    warm(*(p for p in work.iterdir() if p.name not in ("set-aside", "hugo", "hugo-cache")))
+
+            r = repeated(label, ready, lambda sample: measure(label, cmd, site, out, env, sample=sample))
             result.runs.append(r)
             if r.rc == 1:
                 result.notes.append(f"feeds {label}: exit 1 (some posts skipped): {r.stderr.strip()[:300]}")
@@ -570,20 +577,14 @@ def bench_size(n: int, args, feeds_cmd: list[str], feeds_args: list[str], hugo: 
                 set_aside(hsite / "resources")
                 set_aside(hcache)
 
-            runs = []
-            sampled = None
-            for attempt in range(args.repeat + (0 if args.no_memory else 1)):
+            def hugo_ready() -> None:
                 hugo_clear()
                 if not args.no_warm:
                     warm(hsite)
-                r = measure("hugo cold", hcmd, hsite, hsite / "public", sample=attempt == args.repeat)
-                if attempt < args.repeat:
-                    runs.append(r)
-                    log(f"[{n}] hugo cold: {r.wall:.2f} s, rc {r.rc}")
-                else:
-                    sampled = r
-                    log(f"[{n}] hugo cold (memory sampled): {r.wall:.2f} s, rc {r.rc}")
-            r = timed_and_sampled(runs, sampled)
+
+            r = repeated(
+                "hugo cold", hugo_ready, lambda sample: measure("hugo cold", hcmd, hsite, hsite / "public", sample=sample)
+            )
             result.runs.append(r)
             if r.rc:
                 result.notes.append(f"hugo: exit {r.rc}: {r.stderr.strip()[-800:]}")
