@@ -128,10 +128,20 @@ def _fingerprint(*parts: object) -> str:
     return hashlib.sha256(json.dumps([__version__, *map(str, parts)]).encode()).hexdigest()[:32]
 
 
+def parser_libraries() -> tuple[str, ...]:
+    """The libraries whose reading of a post feeds relies on, as they are now: an
+    upgrade of PyYAML or dateutil, or PyYAML with or without libyaml (which
+    python-frontmatter uses when present), may read some front matter otherwise."""
+    import dateutil
+    import yaml
+
+    return (f"PyYAML {yaml.__version__}", f"libyaml {yaml.__with_libyaml__}", f"dateutil {dateutil.__version__}")
+
+
 def read_fingerprint(settings: Settings) -> str:
     """Everything a parsed post depends on besides its bytes."""
     return _fingerprint(
-        PARSER_REVISION, settings.site_url, settings.timezone, settings.permalink, settings.summary_length,
+        PARSER_REVISION, parser_libraries(), settings.site_url, settings.timezone, settings.permalink, settings.summary_length,
         settings.encoding, settings.max_post_size,
         # the order of the sources decides which copy of a duplicated post wins
         [str(source) for source in settings.sources],

@@ -1273,3 +1273,22 @@ def test_peak_memory_does_not_grow_with_the_bodies_of_posts(tmp_path):
     body_bytes = 150 * len("Long body words. " * 24_000)
     assert body_bytes > 60_000_000
     assert peaks["long"] - peaks["short"] < 20 * 2**20, peaks
+
+
+def test_cache_of_another_yaml_loader_or_library_version_is_read_again(site, tmp_path, monkeypatch):
+    """PyYAML with and without libyaml, or another PyYAML or dateutil, may read
+    some front matter otherwise: posts cached under one are parsed again."""
+    import dateutil
+    import yaml
+
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    files = len(site.files())
+    assert build(site.settings(out, cache), NOW).reparsed == files
+    assert build(site.settings(out, cache), NOW).reparsed == 0
+    monkeypatch.setattr(yaml, "__with_libyaml__", not yaml.__with_libyaml__)
+    assert build(site.settings(out, cache), NOW).reparsed == files
+    assert build(site.settings(out, cache), NOW).reparsed == 0
+    monkeypatch.setattr(dateutil, "__version__", dateutil.__version__ + ".post1")
+    assert build(site.settings(out, cache), NOW).reparsed == files
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold", "after the libraries changed")
