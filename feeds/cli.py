@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import signal
 import sqlite3
 import sys
 import time
@@ -21,6 +22,8 @@ from feeds.errors import ConfigError, FeedsError, LockTimeout, MissingSiteURL
 EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_LOCKED, EXIT_IO = 0, 1, 2, 3, 4
 EXIT_BUG = 70  # EX_SOFTWARE: an internal error
 EXIT_OUTPUT_LOST = 120  # as Python's own exit, when stdout or stderr cannot be written
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 HELP = """Publish Atom and RSS feeds from folders of Jekyll-style Markdown posts.
 
@@ -53,7 +56,9 @@ Exit codes: 0 all good; 1 feeds written but some posts were skipped (or
 --strict found problems and nothing was written); 2 usage or configuration
 error, nothing written; 3 another build held --out for longer than --wait;
 4 an output file or the cache could not be written, or a worker process was
-killed; 70 an internal error (a bug in feeds: the traceback is printed).
+killed; 70 an internal error (a bug in feeds: the traceback is printed);
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM): every file is whole, the
+next run finishes the job.
 """
 
 CHECK_HELP = """Read the posts as `feeds build` would and report every problem; write nothing.
@@ -379,8 +384,19 @@ def tune_gc() -> None:
     gc.disable()
 
 
+class _Terminated(BaseException):
+    """SIGTERM arrived (from `timeout`, systemd, kill): unwound like Ctrl-C, so that
+    workers are stopped, temp files removed and the cache transaction rolled back."""
+
+
+def _on_sigterm(signum, frame) -> NoReturn:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+    raise _Terminated
+
+
 def main() -> None:
     tune_gc()
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         app(prog_name="feeds")
     except SystemExit as exc:  # how every command ends (typer's standalone mode), whatever its status
@@ -389,7 +405,10 @@ def main() -> None:
         _leave(EXIT_OUTPUT_LOST)
     except KeyboardInterrupt:
         _echo("feeds: interrupted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
+    except _Terminated:
+        _echo("feeds: terminated (SIGTERM); every file is whole, the next run finishes the job", err=True)
+        sys.exit(EXIT_TERMINATED)
     except Exception:  # noqa: BLE001 - a bug: loud, with its traceback, and its own exit code
         traceback.print_exc()
         _echo("feeds: internal error (a bug in feeds): please report it with the traceback above", err=True)

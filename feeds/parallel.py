@@ -94,6 +94,8 @@ def _enlarge(connection) -> None:
 
 
 def _worker_main(writer, work: Callable[[object], None], parent: int) -> None:
+    # SIGTERM ends a worker at once (the build's own process unwinds on its SIGTERM)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent(parent)
     work(writer)
 

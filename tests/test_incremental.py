@@ -1025,6 +1025,54 @@ def test_killed_build_leaves_whole_files_and_the_next_build_is_right(big_site, t
     assert temp_files(out) == []
 
 
+def test_sigterm_while_waiting_for_the_lock_ends_with_143_and_a_message(site, tmp_path):
+    """`timeout` and systemd stop a build with SIGTERM: it ends at once, says so
+    on one line, and exits 143 (128 + 15), with the output untouched."""
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    assert run_cli(site.cli_args(out, cache), tmp_path).returncode == 0
+    before = whole_tree(out)
+    site.new_post(random.Random(8), date=NEWEST)
+    with OutputLock(out, wait=0):
+        proc = popen_cli(site.cli_args(out, cache, "--wait", "60"), tmp_path)
+        time.sleep(1.0)  # read the posts; now waiting for the lock
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 143, (proc.returncode, stdout, stderr)
+    assert stderr.strip().splitlines()[-1].startswith("feeds: terminated (SIGTERM)"), stderr
+    assert "Traceback" not in stderr, stderr
+    assert whole_tree(out) == before
+    assert run_cli(site.cli_args(out, cache), tmp_path).returncode == 0
+    cold_build(site.settings(tmp_path / "cold"), NOW)
+    assert_like_cold(out, tmp_path / "cold", "after SIGTERM")
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.8, "mid-write"])
+def test_sigterm_during_a_build_leaves_whole_files_and_the_next_build_is_right(big_site, tmp_path, delay):
+    site, cold_out = big_site
+    out, cache = tmp_path / "out", tmp_path / "cache.sqlite"
+    proc = popen_cli(site.cli_args(out, cache, "--limit", "0"), tmp_path)
+    if delay == "mid-write":
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline and not next(out.rglob("*.xml"), None):
+            time.sleep(0.002)
+    else:
+        time.sleep(delay)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode in (0, 143), (proc.returncode, stdout, stderr)
+    assert "Traceback" not in stderr, stderr
+    if proc.returncode == 143:
+        assert stderr.strip().splitlines()[-1].startswith("feeds: terminated"), stderr
+    if out.exists():
+        _check_after_kill(out)
+    report = build(site.settings(out, cache, limit=0), NOW)
+    assert not report.problems, [str(p) for p in report.problems]
+    assert_like_cold(out, cold_out, f"terminated after {delay}")
+    assert temp_files(out) == []
+
+
 def _children(pid: int) -> set[int]:
     found = set()
     try:
