@@ -256,6 +256,10 @@ def _read_jekyll(path: Path) -> dict[str, Any]:
     for key in ("title", "lang", "timezone", "description"):
         if data.get(key) not in (None, ""):
             found[key] = _jekyll_text(data[key], key, path)
+    if data.get("permalink") not in (None, ""):
+        permalink = _jekyll_text(data["permalink"], "permalink", path).strip()
+        # Jekyll makes every permalink start with "/" (":year/:title" works there too)
+        found["permalink"] = permalink if permalink in PERMALINK_STYLES or permalink.startswith("/") else "/" + permalink
     return found
 
 

@@ -380,6 +380,29 @@ def test_precedence_flags_over_toml(runner, tmp_path, monkeypatch):
     assert rss.feed.title == "Flag Title"
 
 
+@pytest.mark.parametrize(
+    ("permalink", "path"),
+    [
+        ("pretty", "/lab/2024/03/04/precedence/"),
+        ("/:year/:title/", "/2024/precedence/"),
+        (":year/:month/:title.html", "/2024/03/precedence.html"),  # Jekyll adds the leading "/"
+        ("none", "/lab/precedence.html"),
+    ],
+)
+def test_permalink_of_the_jekyll_config(runner, tmp_path, monkeypatch, permalink, path):
+    root = _jekyll_site(tmp_path / "site", JEKYLL + f"permalink: {permalink!r}\n", None)
+    atom = _build_here(runner, root, monkeypatch)
+    assert [entry.id for entry in atom.entries] == ["https://jekyll.example.com" + path]
+
+
+def test_permalink_flag_and_toml_over_the_jekyll_config(runner, tmp_path, monkeypatch):
+    root = _jekyll_site(tmp_path / "site", JEKYLL + "permalink: pretty\n", 'permalink = "/:title.html"\n')
+    atom = _build_here(runner, root, monkeypatch)
+    assert [entry.id for entry in atom.entries] == ["https://jekyll.example.com/precedence.html"]
+    atom = _build_here(runner, root, monkeypatch, "--permalink", "date")
+    assert [entry.id for entry in atom.entries] == ["https://jekyll.example.com/lab/2024/03/04/precedence.html"]
+
+
 def test_defaults_without_any_config(runner, tmp_path, monkeypatch):
     root = _jekyll_site(tmp_path / "site", None, None)
     atom = _build_here(runner, root, monkeypatch, "--site-url", "https://bare.example.com")
