@@ -27,7 +27,7 @@ LINK_KEYS = ("source", "source_url", "link", "canonical_url")
 UPDATED_KEYS = ("last_modified_at", "updated")
 # Bumped whenever the same bytes would now give another Post or other problems:
 # cached posts read by an earlier revision are then read again (see build.read_fingerprint).
-PARSER_REVISION = 6
+PARSER_REVISION = 7
 MAX_NAMES = 100  # categories, and tags, a post may have: more is a scraper's sentence cut into words
 UNTITLED_LENGTH = 60  # a post without a title is titled by the start of its summary
 SETTLE_NS = 100_000_000  # a file modified less than 0.1 s ago is re-checked before use
@@ -298,7 +298,13 @@ def _make_post(
     if not title:  # feeds need a title: the summary's first words, as feed readers show untitled posts
         title = truncate(summary, UNTITLED_LENGTH) or "untitled"
         warn(f"no title, and the file name gives none; titled {brief(title)}")
-    categories = _names(meta, "category", "categories", warn)
+    if meta.get("category") is not None and meta.get("categories") is not None:
+        # Jekyll's categories: those of the plural key, then the singular one's (tags: the singular wins)
+        both = _names({"categories": meta["categories"]}, "category", "categories", warn)
+        both += _names({"category": meta["category"]}, "category", "categories", warn)
+        categories = _at_most(tuple(dict.fromkeys(both)), "categories", warn)
+    else:
+        categories = _names(meta, "category", "categories", warn)
     tags = _names(meta, "tag", "tags", warn)
 
     permalink_template = meta.get("permalink")

@@ -125,6 +125,23 @@ def test_singular_key_is_one_name(front, categories, tags):
     assert post.tags == tags
 
 
+@pytest.mark.parametrize(
+    ("front", "categories", "tags"),
+    [
+        # Jekyll 4: categories of the plural key, then the singular key's; a singular tag wins
+        ("category: one\ncategories: [two]", ("two", "one"), ()),
+        ("categories: two three\ncategory: one two", ("two", "three", "one two"), ()),
+        ("category: two\ncategories: [two, three]", ("two", "three"), ()),
+        ("category: [a, b]\ncategories: c", ("c", "a", "b"), ()),
+        ("tag: one\ntags: [two]", (), ("one",)),
+    ],
+)
+def test_both_keys_as_jekyll_takes_them(front, categories, tags):
+    post = post_of(doc(f"date: 2021-12-08 22:06:00 +0800\n{front}"))
+    assert post.categories == categories
+    assert post.tags == tags
+
+
 # --- title -------------------------------------------------------------------------------------
 
 
