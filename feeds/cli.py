@@ -35,7 +35,8 @@ change, so a build in which nothing changed touches nothing.
 BUILD_HELP = """Read the posts under SOURCES and write the feeds under --out.
 
 SOURCES are directories (searched recursively for *.md, *.markdown,
-*.mkdown, *.mkdn and *.mkd) or files. Default: posts/; at the root of a
+*.mkdown, *.mkdn and *.mkd; names starting with ".", "_" (but _posts)
+or "#" are skipped, as by Jekyll) or files. Default: posts/; at the root of a
 Jekyll site (or given such a root), _posts/ followed by every other
 top-level folder with "post" in its name (such as old_post/).
 When two files give the same permalink, the one from the earlier source wins.

@@ -47,13 +47,19 @@ class Listing(NamedTuple):
 # Jekyll's Markdown extensions (its markdown_ext default)
 POST_SUFFIXES = (".md", ".markdown", ".mkdown", ".mkdn", ".mkd")
 _DISPLAY = itemgetter(0)
+# Names Jekyll leaves out of a folder it reads (its EntryFilter): hidden ones,
+# "_" (_drafts, a post put aside) and "#" (an editor's autosave); the files
+# and folders so named are skipped, as by Jekyll, except a folder named
+# _posts (Jekyll's posts, at any depth). (A name ending "~" has no post suffix.)
+IGNORED_PREFIXES = (".", "_", "#")
 
 
 def discover(sources: tuple[Path, ...], problems: list[Problem] | None = None) -> list[tuple[str, str]]:
     """Every post file under the sources, in a deterministic order, as (display path, path).
 
     Sources keep the order given; inside a directory files are ordered by
-    their relative path. Hidden files and directories are skipped; symlinked
+    their relative path. Hidden files and directories, and those whose names
+    start with "_" or "#" (but _posts), are skipped (as Jekyll does); symlinked
     directories are not followed. A directory that cannot be listed is added
     to ``problems`` (its posts are unknown, so this is an error). The display
     path is the path, except that bytes of a file name that are not UTF-8 are
@@ -166,8 +172,8 @@ def _collect(
         plain = base == display  # no byte of the path so far needs showing otherwise
         stat, suffixes, crc = os.stat, POST_SUFFIXES, zlib.crc32
         for name, is_directory in listed:
-            if name.startswith("."):
-                continue
+            if name.startswith(IGNORED_PREFIXES) and not (is_directory and name == "_posts"):
+                continue  # hidden, or one Jekyll leaves out
             if is_directory:
                 subdirectories.append(name)
                 continue

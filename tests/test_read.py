@@ -376,6 +376,34 @@ def test_discover_sorted_skips_hidden_and_non_posts(tmp_path):
         assert display == str(path)
 
 
+def test_discover_skips_what_jekyll_leaves_out_but_posts_folders(tmp_path):
+    for rel in [
+        "_posts/2021-01-01-a.md",
+        "_posts/_2021-01-02-put-aside.md",
+        "_posts/#2021-01-03-autosave.md",
+        "_posts/_drafts/2021-01-04-draft.md",
+        "_drafts/2021-01-05-draft.md",
+        "_posts/news/2021-01-06-b.md",
+        "news/_posts/2021-01-07-c.md",
+        "news/_posts/_posts/2021-01-08-d.md",
+        "old_post/2021-01-09-e.md",
+        "old_post/_2021-01-10-f.md",
+        "old_post/_site/2021-01-11-g.md",
+    ]:
+        _touch(tmp_path, rel)
+    single = tmp_path / "_posts" / "_2021-01-02-put-aside.md"  # named as a source: read
+    found = discover((tmp_path, single))
+    rels = [Path(path).relative_to(tmp_path).as_posix() for _display, path in found]
+    assert rels == [
+        "_posts/2021-01-01-a.md",
+        "_posts/news/2021-01-06-b.md",
+        "news/_posts/2021-01-07-c.md",
+        "news/_posts/_posts/2021-01-08-d.md",
+        "old_post/2021-01-09-e.md",
+        "_posts/_2021-01-02-put-aside.md",
+    ]
+
+
 def test_discover_keeps_source_order_and_single_files(tmp_path):
     _touch(tmp_path, "one/z.md")
     _touch(tmp_path, "two/a.md")
