@@ -27,7 +27,7 @@ LINK_KEYS = ("source", "source_url", "link", "canonical_url")
 UPDATED_KEYS = ("last_modified_at", "updated")
 # Bumped whenever the same bytes would now give another Post or other problems:
 # cached posts read by an earlier revision are then read again (see build.read_fingerprint).
-PARSER_REVISION = 7
+PARSER_REVISION = 8
 MAX_NAMES = 100  # categories, and tags, a post may have: more is a scraper's sentence cut into words
 UNTITLED_LENGTH = 60  # a post without a title is titled by the start of its summary
 SETTLE_NS = 100_000_000  # a file modified less than 0.1 s ago is re-checked before use
@@ -269,10 +269,12 @@ def _make_post(
 
     stem = filename.rsplit(".", 1)[0] if "." in filename else filename
     file_day, slug = filename_date(stem)
-    slug = _shows(one_line(slug).strip("-"))
+    # (Jekyll: a slug does not end with a period: "2024-02-09-a.b..md" is a.b)
+    slug = _shows(one_line(slug.rstrip(".")).strip("-"))
     if not slug and file_day is None:
-        slug = _shows(one_line(stem))  # a name without a date is all slug ("2024-01-06-" has none)
-    named = slug  # what a title may fall back to
+        slug = _shows(one_line(stem.rstrip(".")))  # a name without a date is all slug ("2024-01-06-" has none)
+    # what a title may fall back to: the slug as Jekyll titles it ("no-title" -> "No Title")
+    named = " ".join(word.capitalize() for word in slug.split("-"))
     if not slug:  # a file name of spaces or control characters only: a slug from its bytes
         slug = "_" + hashlib.sha1(stem.encode("utf-8", "surrogateescape")).hexdigest()[:8]
     if isinstance(meta.get("slug"), str) and one_line(meta["slug"]):

@@ -142,6 +142,20 @@ def test_both_keys_as_jekyll_takes_them(front, categories, tags):
     assert post.tags == tags
 
 
+@pytest.mark.parametrize(
+    ("filename", "title", "url"),
+    [  # as Jekyll 4.3 gives them (checked side by side)
+        ("2024-02-13-no-title.md", "No Title", "https://example.org/2024/02/01/no-title.html"),
+        ("2024-02-09-a.b..md", "A.b", "https://example.org/2024/02/01/a.b.html"),
+        ("2024-02-10-央行-降准.md", "央行 降准", "https://example.org/2024/02/01/%E5%A4%AE%E8%A1%8C-%E9%99%8D%E5%87%86.html"),
+        ("2024-02-11-202402111234.md", "202402111234", "https://example.org/2024/02/01/202402111234.html"),
+    ],
+)
+def test_untitled_post_is_titled_from_its_slug_as_jekyll_does(filename, title, url):
+    post = post_of(doc("date: 2024-02-01 10:00:00 +0800"), filename)
+    assert (post.title, post.url) == (title, url)
+
+
 # --- title -------------------------------------------------------------------------------------
 
 
