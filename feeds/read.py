@@ -31,7 +31,17 @@ PARSER_REVISION = 8
 MAX_NAMES = 100  # categories, and tags, a post may have: more is a scraper's sentence cut into words
 UNTITLED_LENGTH = 60  # a post without a title is titled by the start of its summary
 SETTLE_NS = 100_000_000  # a file modified less than 0.1 s ago is re-checked before use
-_BRIEF = reprlib.Repr()
+
+
+class _Brief(reprlib.Repr):
+    def repr_int(self, x: int, level: int) -> str:
+        # Python refuses to print an integer of over 4300 digits (ValueError)
+        if x.bit_length() > 4000:
+            return f"<an integer of about {int(x.bit_length() * 0.30103)} digits>"
+        return super().repr_int(x, level)
+
+
+_BRIEF = _Brief()
 _BRIEF.maxlevel, _BRIEF.maxlist, _BRIEF.maxdict, _BRIEF.maxstring, _BRIEF.maxother = 2, 3, 3, 60, 60
 
 

@@ -638,3 +638,15 @@ def test_a_question_mark_in_a_flow_list_is_left_to_yaml():
     result = parse_post(text, "p.md", "2024-01-01-slug.md", OPTIONS)
     assert result.post is not None and result.post.tags == ("0?", "b")
     assert all(p.severity is Severity.WARNING for p in result.problems)
+
+
+@pytest.mark.parametrize("key", ["source", "link", "summary", "categories"])
+def test_a_huge_integer_in_a_message_is_described_not_printed(key):
+    """Python refuses to print an integer of over 4300 digits: a message quoting
+    one (found by fuzzing: `source: <5000 digits>`) must not crash the reader."""
+    value = "0x" + "f" * 5000  # (hexadecimal: read without the decimal digit limit)
+    text = f"---\ntitle: t\ndate: 2024-01-02 10:00:00 +0800\n{key}: [{value}]\nsource: {value}\n---\n\nBody.\n"
+    result = parse_post(text, "p.md", "2024-01-01-slug.md", OPTIONS)
+    assert result.post is not None, [str(p) for p in result.problems]
+    assert any("digits" in p.message for p in result.problems), [str(p) for p in result.problems]
+    assert all(len(str(p)) < 400 for p in result.problems)
