@@ -1002,6 +1002,16 @@ _rng = random.Random(7)
 KILL_DELAYS = sorted(round(_rng.uniform(0.2, 1.5), 2) for _ in range(3))
 
 
+def _next_build_is_right(site, out: Path, cache: Path, cold_out: Path, note: str) -> None:
+    """After a build was stopped: every file whole, and the next build gives a clean build's output."""
+    if out.exists():
+        _check_after_kill(out)
+    report = build(site.settings(out, cache, limit=0), NOW)
+    assert not report.problems, [str(p) for p in report.problems]
+    assert_like_cold(out, cold_out, note)
+    assert temp_files(out) == []
+
+
 @pytest.mark.parametrize("delay", [*KILL_DELAYS, "mid-write"])
 def test_killed_build_leaves_whole_files_and_the_next_build_is_right(big_site, tmp_path, delay):
     site, cold_out = big_site
@@ -1016,13 +1026,7 @@ def test_killed_build_leaves_whole_files_and_the_next_build_is_right(big_site, t
     else:
         time.sleep(delay)
     _kill(proc)
-    if out.exists():
-        _check_after_kill(out)
-
-    report = build(site.settings(out, cache, limit=0), NOW)
-    assert not report.problems, [str(p) for p in report.problems]
-    assert_like_cold(out, cold_out, f"killed after {delay}")
-    assert temp_files(out) == []
+    _next_build_is_right(site, out, cache, cold_out, f"killed after {delay}")
 
 
 def test_sigterm_while_waiting_for_the_lock_ends_with_143_and_a_message(site, tmp_path):
@@ -1065,12 +1069,7 @@ def test_sigterm_during_a_build_leaves_whole_files_and_the_next_build_is_right(b
     assert "Traceback" not in stderr, stderr
     if proc.returncode == 143:
         assert stderr.strip().splitlines()[-1].startswith("feeds: terminated"), stderr
-    if out.exists():
-        _check_after_kill(out)
-    report = build(site.settings(out, cache, limit=0), NOW)
-    assert not report.problems, [str(p) for p in report.problems]
-    assert_like_cold(out, cold_out, f"terminated after {delay}")
-    assert temp_files(out) == []
+    _next_build_is_right(site, out, cache, cold_out, f"terminated after {delay}")
 
 
 def _children(pid: int) -> set[int]:
