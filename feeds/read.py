@@ -283,8 +283,7 @@ def _make_post(
     slug = _shows(one_line(slug.rstrip(".")).strip("-"))
     if not slug and file_day is None:
         slug = _shows(one_line(stem.rstrip(".")))  # a name without a date is all slug ("2024-01-06-" has none)
-    # what a title may fall back to: the slug as Jekyll titles it ("no-title" -> "No Title")
-    named = " ".join(word.capitalize() for word in slug.split("-"))
+    named = slug  # what a title may fall back to (titled as Jekyll titles it)
     if not slug:  # a file name of spaces or control characters only: a slug from its bytes
         slug = "_" + hashlib.sha1(stem.encode("utf-8", "surrogateescape")).hexdigest()[:8]
     if isinstance(meta.get("slug"), str) and one_line(meta["slug"]):
@@ -306,17 +305,11 @@ def _make_post(
             break
 
     summary = truncate(_summary(meta, body, warn), options.summary_length)
-    title = _shows(_text_value(meta.get("title"), "title", warn)) or named
+    title = _shows(_text_value(meta.get("title"), "title", warn)) or _titled(named)
     if not title:  # feeds need a title: the summary's first words, as feed readers show untitled posts
         title = truncate(summary, UNTITLED_LENGTH) or "untitled"
         warn(f"no title, and the file name gives none; titled {brief(title)}")
-    if meta.get("category") is not None and meta.get("categories") is not None:
-        # Jekyll's categories: those of the plural key, then the singular one's (tags: the singular wins)
-        both = _names({"categories": meta["categories"]}, "category", "categories", warn)
-        both += _names({"category": meta["category"]}, "category", "categories", warn)
-        categories = _at_most(tuple(dict.fromkeys(both)), "categories", warn)
-    else:
-        categories = _names(meta, "category", "categories", warn)
+    categories = _names(meta, "category", "categories", warn, combined=True)
     tags = _names(meta, "tag", "tags", warn)
 
     permalink_template = meta.get("permalink")
@@ -385,42 +378,40 @@ def _text_value(value: object, key: str, warn) -> str:
     return ""
 
 
-def _names(meta: dict, singular: str, plural: str, warn) -> tuple[str, ...]:
-    """Jekyll's categories/tags: the singular key wins and is one name; the
-    plural key, as a string, is split on whitespace; lists are taken as is."""
-    raw: list[object]
-    value = meta.get(plural)
-    if isinstance(value, str) and meta.get(singular) is None:
-        words = value.split()
+def _names(meta: dict, singular: str, plural: str, warn, combined: bool = False) -> tuple[str, ...]:
+    """Jekyll's categories/tags: the singular key is one name; the plural key,
+    as a string, is split on whitespace; lists are taken as is. With both keys,
+    the singular wins (tags), or, ``combined``, the plural's names come first
+    and then the singular's (categories), as Jekyll 4 takes them."""
+    one, many = meta.get(singular), meta.get(plural)
+    if isinstance(many, str) and one is None:
+        words = many.split()
         if all(word.isprintable() for word in words):  # the usual "a b c": nothing to clean
             return _at_most(tuple(dict.fromkeys(words)), plural, warn)
-    if meta.get(singular) is not None:
-        raw = meta[singular] if isinstance(meta[singular], list) else [meta[singular]]
-        key = singular
-    else:
-        value = meta.get(plural)
-        key = plural
-        if value is None:
-            raw = []
-        elif isinstance(value, str):
-            raw = value.split()
-        elif isinstance(value, list):
-            raw = value
-        else:
-            raw = [value]
+    given: list[tuple[str, list]] = []  # (key, its values)
+    if many is not None and (one is None or combined):
+        given.append((plural, many.split() if isinstance(many, str) else many if isinstance(many, list) else [many]))
+    if one is not None:
+        given.append((singular, one if isinstance(one, list) else [one]))
     names: dict[str, None] = {}
-    dropped: list[object] = []
-    for item in raw:
-        for value in item if isinstance(item, list) else (item,):  # one nested level is flattened
-            if isinstance(value, (list, dict)):
-                dropped.append(value)
-                continue
-            text = _text_value(value, key, warn)
-            if text:
-                names.setdefault(text, None)
-    if dropped:
-        warn(f"{key}: {len(dropped)} value(s) are not names ({brief(dropped[0])}…); ignored")
-    return _at_most(tuple(names), key, warn)
+    for key, raw in given:
+        dropped: list[object] = []
+        for item in raw:
+            for value in item if isinstance(item, list) else (item,):  # one nested level is flattened
+                if isinstance(value, (list, dict)):
+                    dropped.append(value)
+                    continue
+                text = _text_value(value, key, warn)
+                if text:
+                    names.setdefault(text, None)
+        if dropped:
+            warn(f"{key}: {len(dropped)} value(s) are not names ({brief(dropped[0])}…); ignored")
+    return _at_most(tuple(names), given[0][0] if len(given) == 1 else plural, warn)
+
+
+def _titled(slug: str) -> str:
+    """A slug as Jekyll titles a post without one: "no-title" -> "No Title"."""
+    return " ".join(word.capitalize() for word in slug.split("-"))
 
 
 def _shows(text: str) -> str:
